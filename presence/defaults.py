@@ -1,0 +1,39 @@
+"""Every default and constant of the daemon, in one place."""
+
+DEFAULT_CONFIG_PATH = "presence/people_config.yaml"
+CONFIG_ENV_VAR = "PRESENCE_CONFIG"
+DEFAULT_STATE_FILE = "presence/state.json"
+
+DEFAULT_SCAN_INTERVAL = 30.0
+MIN_SCAN_INTERVAL = 0.5
+DEFAULT_OFFLINE_GRACE = 300.0
+# How long the ARP sweep listens for replies after the last request went out.
+DEFAULT_ARP_LISTEN = 1.0
+# Larger networks take too long to sweep by ARP (and are rarely one home LAN).
+MIN_PREFIX_LENGTH = 16
+# Unmapped devices unseen for this long are dropped from state.json.
+FORGET_UNKNOWN_AFTER = 30 * 24 * 3600.0
+
+DEFAULT_HA_TOKEN_ENV = "HOME_ASSISTANT_TOKEN"
+HA_CREDENTIAL_NAME = "ha_token"
+DEFAULT_HA_POLL_INTERVAL = 300.0
+MIN_HA_POLL_INTERVAL = 1.0
+DEFAULT_HA_TIMEOUT = 10.0
+# A Home Assistant answer is trusted for this many poll intervals without a successful poll.
+DEFAULT_HA_STALE_POLLS = 3
+
+DEFAULT_GRAPHITE_PORT = 2003
+DEFAULT_PREFIX = "home.presence"
+DEFAULT_SEND_INTERVAL = 5
+GRAPHITE_CONNECT_TIMEOUT = 1.0
+GRAPHITE_SEND_TIMEOUT = 1.0
+GRAPHITE_MAX_BACKOFF = 60.0
+# Lines kept in memory while Graphite is unreachable: a day of the reference household.
+GRAPHITE_MAX_PENDING = 27 * (24 * 3600 // 5)
+
+# A person's key may not shadow an aggregate metric.
+RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi"})
+
+STATE_VERSION = 1
+EX_CONFIG = 78
+SHUTDOWN_DEADLINE = 2.0

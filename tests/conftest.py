@@ -1,0 +1,39 @@
+"""Shared fixtures: the repository root on sys.path, and small config builders."""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from presence.config import parse_config  # noqa: E402
+
+EXAMPLE_CONFIG = os.path.join(ROOT, "presence", "people_config.example.yaml")
+
+
+def make_config(**overrides):
+    """A valid config dict for the reference household, with top-level keys overridden."""
+    raw = {
+        "network": {"cidrs": ["198.51.100.0/24"]},
+        "wifi": {"scan_interval": 30, "offline_grace": 300},
+        "graphite": {"prefix": "home.presence", "send_interval": 5},
+        "people": [
+            {"name": "Nick", "macs": ["02:00:00:00:01:01"], "offline_grace": 600},
+            {"name": "Susan", "macs": ["02:00:00:00:02:01", "02:00:00:00:02:02"]},
+            {"name": "Charlie", "macs": ["02:00:00:00:03:01"]},
+            {"name": "Archie", "macs": ["02:00:00:00:04:01"]},
+            {"name": "Mo", "macs": ["02:00:00:00:05:01"]},
+            {"name": "Tom", "macs": ["02:00:00:00:06:01"]},
+        ],
+        "ignore_macs": ["02:00:00:00:ff:ff"],
+    }
+    raw.update(overrides)
+    return raw
+
+
+@pytest.fixture
+def config():
+    return parse_config(make_config(), "test.yaml")
