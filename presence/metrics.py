@@ -1,0 +1,27 @@
+"""Turn a presence snapshot into the Graphite metric set (names relative to the prefix)."""
+
+PERSON_METRICS = ("is_home", "from_wifi", "from_homeassistant", "devices_present")
+
+
+def metric_values(snapshot):
+    """Return `[(name, value), ...]`: four per person, then the three aggregates."""
+    values = []
+    for person in snapshot.people:
+        values += [
+            (f"{person.key}.is_home", int(person.is_home)),
+            (f"{person.key}.from_wifi", int(person.from_wifi)),
+            (f"{person.key}.from_homeassistant", int(person.from_homeassistant)),
+            (f"{person.key}.devices_present", person.devices_present),
+        ]
+    count_home = sum(1 for person in snapshot.people if person.is_home)
+    values += [
+        ("count_home", count_home),
+        ("anyone_home", int(count_home > 0)),
+        ("wifi.devices_present_count", snapshot.devices_present_count),
+    ]
+    return values
+
+
+def tick_time(now, interval):
+    """Align `now` down to the send interval, so every series shares the same timestamps."""
+    return int(now // interval * interval)

@@ -1,0 +1,35 @@
+"""What the sources report: plain, immutable records with the time they were made."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DeviceSighting:
+    """A device answered from its own MAC at `at` (epoch seconds)."""
+
+    mac: str
+    ip: str
+    at: float
+    how: str = "arp"
+
+
+@dataclass(frozen=True)
+class EntityReading:
+    """A Home Assistant entity's state; `home` is None when it gives no evidence."""
+
+    entity_id: str
+    state: str
+    home: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class SourceReport:
+    """The outcome of one poll of one source."""
+
+    source: str
+    at: float
+    ok: bool
+    sightings: tuple = ()
+    readings: tuple = ()
+    error: str = None

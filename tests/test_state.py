@@ -1,0 +1,171 @@
+"""The state machine, driven with explicit times: no clock, no sleeping."""
+
+from presence.config import parse_config
+from presence.observations import DeviceSighting, EntityReading, SourceReport
+from presence.state import State, evaluate, ingest
+from tests.conftest import make_config
+
+T0 = 1_800_000_000.0
+NICK_PHONE, SUSAN_PHONE, SUSAN_LAPTOP = "02:00:00:00:01:01", "02:00:00:00:02:01", "02:00:00:00:02:02"
+STRANGER, ROUTER = "da:a1:19:00:00:01", "02:00:00:00:ff:ff"
+
+
+def wifi(at, *macs, ok=True):
+    sightings = tuple(DeviceSighting(mac=mac, ip=f"198.51.100.{i + 10}", at=at) for i, mac in enumerate(macs))
+    return SourceReport(source="wifi", at=at, ok=ok, sightings=sightings, error=None if ok else "boom")
+
+
+def ha(at, ok=True, **states):
+    readings = tuple(EntityReading(entity_id=e.replace("__", "."), state=s, home={"home": True, "not_home": False,
+                                   "Work": False}.get(s), at=at) for e, s in states.items())
+    return SourceReport(source="homeassistant", at=at, ok=ok, readings=readings,
+                        error=None if ok else "cannot reach http://ha:8123: ConnectionError")
+
+
+def feed(state, config, *reports):
+    events = []
+    for report in reports:
+        state, new_events = ingest(state, report, config)
+        events += new_events
+    return state, events
+
+
+def status(snapshot, key):
+    return next(p for p in snapshot.people if p.key == key)
+
+
+def ha_config():
+    raw = make_config(homeassistant={"url": "http://ha:8123", "poll_interval": 60})
+    raw["people"][2]["homeassistant_entities"] = ["person.charlie", "device_tracker.charlie_gps"]
+    return parse_config(raw)
+
+
+def test_arrival_counts_at_once(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
+    state, snap, transitions, _ = evaluate(state, config, T0)
+    susan = status(snap, "susan")
+    assert (susan.is_home, susan.from_wifi, susan.from_homeassistant, susan.devices_present) == (True, True, False, 1)
+    assert [t.message for t in transitions] == ["susan: away -> home (wifi 02:00:00:00:02:01)"]
+    assert snap.count_home == 1 and snap.anyone_home
+
+
+def test_departure_exactly_at_the_grace_boundary(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    state, snap, transitions, _ = evaluate(state, config, T0 + 299.999)
+    assert status(snap, "susan").is_home and not transitions
+    state, snap, transitions, _ = evaluate(state, config, T0 + 300)
+    assert not status(snap, "susan").is_home
+    assert transitions[0].message.startswith("susan: home -> away (last seen 300 s ago by wifi 02:00:00:00:02:01")
+
+
+def test_per_person_grace_override(config):
+    state, _ = feed(State(), config, wifi(T0, NICK_PHONE, SUSAN_PHONE))
+    state, snap, _, _ = evaluate(state, config, T0 + 450)
+    assert status(snap, "nick").is_home and not status(snap, "susan").is_home
+    state, snap, _, _ = evaluate(state, config, T0 + 600)
+    assert not status(snap, "nick").is_home
+
+
+def test_a_sighting_renews_the_grace(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE), wifi(T0 + 250, SUSAN_PHONE))
+    state, snap, transitions, _ = evaluate(state, config, T0 + 500)
+    assert status(snap, "susan").is_home and transitions[0].is_home
+
+
+def test_two_devices_count_separately(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, SUSAN_LAPTOP), wifi(T0 + 200, SUSAN_PHONE))
+    _, snap, _, _ = evaluate(state, config, T0 + 301)
+    assert status(snap, "susan").devices_present == 1
+    _, snap, _, _ = evaluate(state, config, T0 + 100)
+    assert status(snap, "susan").devices_present == 2
+
+
+def test_unknown_and_ignored_devices(config):
+    state, _ = feed(State(), config, wifi(T0, STRANGER, ROUTER, NICK_PHONE))
+    state, snap, _, _ = evaluate(state, config, T0 + 1)
+    assert snap.devices_present_count == 2
+    assert ROUTER not in state.devices
+    assert snap.count_home == 1
+    _, snap, _, _ = evaluate(state, config, T0 + 301)
+    assert snap.devices_present_count == 1
+
+
+def test_forgotten_unknown_devices_are_pruned_but_people_kept(config):
+    state, _ = feed(State(), config, wifi(T0, STRANGER, NICK_PHONE))
+    state, _, _, _ = evaluate(state, config, T0 + 31 * 24 * 3600)
+    assert STRANGER not in state.devices and NICK_PHONE in state.devices
+
+
+def test_count_home_is_always_the_sum_of_is_home(config):
+    state, _ = feed(State(), config, wifi(T0, NICK_PHONE, SUSAN_PHONE, "02:00:00:00:06:01"))
+    for offset in range(0, 900, 7):
+        if offset % 140 == 0:
+            state, _ = feed(state, config, wifi(T0 + offset, "02:00:00:00:03:01"))
+        state, snap, _, _ = evaluate(state, config, T0 + offset)
+        assert snap.count_home == sum(p.is_home for p in snap.people)
+        assert snap.anyone_home == (snap.count_home > 0)
+
+
+def test_failed_wifi_scan_logs_once_and_keeps_sightings_until_grace(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
+    state, events = feed(state, config, wifi(T0 + 30, ok=False), wifi(T0 + 60, ok=False))
+    assert [e.level for e in events] == ["warning"]
+    assert events[0].message.startswith("wifi: boom")
+    _, snap, _, _ = evaluate(state, config, T0 + 299)
+    assert status(snap, "susan").is_home
+    _, snap, _, _ = evaluate(state, config, T0 + 300)
+    assert not status(snap, "susan").is_home
+    state, events = feed(state, config, wifi(T0 + 90, SUSAN_PHONE))
+    assert [e.message for e in events] == ["wifi: working again"]
+
+
+def test_homeassistant_home_and_away():
+    config = ha_config()
+    state, _ = feed(State(), config, ha(T0, person__charlie="home", device_tracker__charlie_gps="not_home"))
+    state, snap, transitions, _ = evaluate(state, config, T0)
+    charlie = status(snap, "charlie")
+    assert (charlie.is_home, charlie.from_wifi, charlie.from_homeassistant) == (True, False, True)
+    assert transitions[0].message == "charlie: away -> home (homeassistant person.charlie)"
+    state, _ = feed(state, config, ha(T0 + 60, person__charlie="Work", device_tracker__charlie_gps="not_home"))
+    state, snap, transitions, _ = evaluate(state, config, T0 + 60)
+    assert not status(snap, "charlie").is_home and not transitions[0].is_home
+
+
+def test_homeassistant_unavailable_is_no_evidence_and_logged_once():
+    config = ha_config()
+    state, _ = feed(State(), config, ha(T0, person__charlie="home"))
+    state, events = feed(state, config, ha(T0 + 60, person__charlie="unavailable"),
+                         ha(T0 + 120, person__charlie="unavailable"))
+    assert len(events) == 1 and "person.charlie is unavailable" in events[0].message
+    _, snap, _, _ = evaluate(state, config, T0 + 120)
+    assert not status(snap, "charlie").from_homeassistant
+
+
+def test_homeassistant_answer_ages_out_when_it_stops_answering():
+    config = ha_config()
+    state, _ = feed(State(), config, ha(T0, person__charlie="home"))
+    state, _, _, _ = evaluate(state, config, T0)
+    state, events = feed(state, config, ha(T0 + 60, ok=False), ha(T0 + 120, ok=False))
+    assert len(events) == 1 and events[0].level == "warning"
+    state, snap, _, events = evaluate(state, config, T0 + 179)
+    assert status(snap, "charlie").from_homeassistant and not events
+    state, snap, transitions, events = evaluate(state, config, T0 + 180)
+    assert not status(snap, "charlie").from_homeassistant and not status(snap, "charlie").is_home
+    assert len(events) == 1 and "no successful poll for 180 s" in events[0].message
+    _, _, _, events = evaluate(state, config, T0 + 185)
+    assert not events
+
+
+def test_is_home_is_wifi_or_homeassistant():
+    config = ha_config()
+    state, _ = feed(State(), config, wifi(T0, "02:00:00:00:03:01"), ha(T0, person__charlie="not_home"))
+    _, snap, _, _ = evaluate(state, config, T0 + 10)
+    charlie = status(snap, "charlie")
+    assert (charlie.is_home, charlie.from_wifi, charlie.from_homeassistant) == (True, True, False)
+
+
+def test_an_older_sighting_never_moves_last_seen_back(config):
+    state, _ = feed(State(), config, wifi(T0 + 100, SUSAN_PHONE), wifi(T0, SUSAN_PHONE))
+    assert state.devices[SUSAN_PHONE].last_seen == T0 + 100
+    assert state.devices[SUSAN_PHONE].first_seen == T0 + 100
