@@ -1,0 +1,284 @@
+"""Throwaway test LAN made of Linux network namespaces, a bridge and veth pairs.
+
+Nothing here touches the machine's real interfaces: every link is created inside
+namespaces named ``prs<pid>x<n>-...`` and all of them are deleted on close, at
+exit, on SIGTERM, and (for dead processes) when the next lab is built.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ipaddress
+import itertools
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+
+__all__ = ["Lan", "Device", "LabError", "lab_unavailable_reason"]
+
+_NS_RE = re.compile(r"^prs(\d+)x\d+-")
+_counter = itertools.count(1)
+_open_lans: set["Lan"] = set()
+_IPV6_OFF = ["net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
+
+# Runs inside a namespace with the interpreter that runs the tests, so the lab
+# needs neither ping nor arping installed.
+_NET_TOOL = r"""
+import socket, struct, sys, time
+mode, iface, tip, timeout = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+tpa, end = socket.inet_aton(tip), time.monotonic() + timeout
+def until(recv, ok):
+    while (left := end - time.monotonic()) > 0:
+        s.settimeout(left)
+        try:
+            data = recv()
+        except socket.timeout:
+            break
+        if ok(data):
+            return data
+    sys.exit(1)
+if mode == "ping":
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    ident, body = 0x5052, struct.pack("!HH", 0x5052, 1) + b"presence-lab"
+    c = sum(struct.unpack("!%dH" % (len(body) // 2 + 2), b"\x08\x00\x00\x00" + body))
+    c = (c >> 16) + (c & 0xFFFF); c = ~(c + (c >> 16)) & 0xFFFF
+    s.sendto(b"\x08\x00" + struct.pack("!H", c) + body, (tip, 0))
+    until(lambda: s.recv(1500), lambda d: d[12:16] == tpa and d[(d[0] & 15) * 4] == 0
+          and d[(d[0] & 15) * 4 + 4:(d[0] & 15) * 4 + 6] == struct.pack("!H", ident))
+    sys.exit(0)
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0806))
+s.bind((iface, 0))
+mac = s.getsockname()[4]
+if mode == "listen":
+    print("ready", flush=True)
+    d = until(lambda: s.recv(64), lambda d: len(d) >= 42 and d[28:32] == tpa)
+    print(d[6:12].hex(":"), flush=True); sys.exit(0)
+# announce: gratuitous request for our own ip; probe: who-has tip, tell spa
+spa = tpa if mode == "announce" else socket.inet_aton(sys.argv[5])
+s.send(b"\xff" * 6 + mac + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01" + mac + spa
+       + b"\x00" * 6 + tpa + b"\x00" * 18)
+if mode == "probe":
+    d = until(lambda: s.recv(64), lambda d: len(d) >= 42 and d[20:22] == b"\x00\x02"
+              and d[28:32] == tpa)
+    print(d[22:28].hex(":"), flush=True)
+"""
+
+
+class LabError(RuntimeError):
+    """A command building or changing the lab failed (message carries its stderr)."""
+
+
+def _cmd(argv: list[str], input: str | None = None) -> str:
+    p = subprocess.run(argv, input=input, capture_output=True, text=True)
+    if p.returncode:
+        raise LabError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p.stdout
+
+
+def _list_ns() -> list[str]:
+    return [line.split()[0] for line in _cmd(["ip", "netns", "list"]).splitlines() if line.strip()]
+
+
+def _delete_ns(names: list[str]) -> None:
+    if names:  # -force: keep deleting the rest when one is already gone
+        subprocess.run(["ip", "-force", "-batch", "-"], input="".join(f"netns del {n}\n" for n in names),
+                       capture_output=True, text=True)
+
+
+def remove_stale_namespaces() -> list[str]:
+    """Delete lab namespaces whose creating process is dead; return their names."""
+    stale = [n for n in _list_ns() if (m := _NS_RE.match(n)) and not os.path.exists(f"/proc/{m.group(1)}")]
+    _delete_ns(stale)
+    return stale
+
+
+def _in_ns_sysctl(ns: str, settings: list[str]) -> None:
+    if shutil.which("sysctl"):
+        _cmd(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", *settings])
+    else:
+        paths = ["/proc/sys/" + s.split("=")[0].replace(".", "/") for s in settings]
+        _cmd(["ip", "netns", "exec", ns, sys.executable, "-c",
+              "import sys\nfor p in sys.argv[1:]: open(p, 'w').write('1')", *paths])
+
+
+def lab_unavailable_reason() -> str | None:
+    """None if namespace labs can be built here, else one line saying what is missing."""
+    if not sys.platform.startswith("linux"):
+        return f"network-namespace lab needs Linux, this is {sys.platform}"
+    if shutil.which("ip") is None:
+        return "network-namespace lab needs the `ip` command (Debian package iproute2)"
+    if os.geteuid() != 0:
+        return "network-namespace lab needs root (CAP_SYS_ADMIN/CAP_NET_ADMIN) to run `ip netns add`"
+    probe = f"prs{os.getpid()}x0-probe"
+    try:
+        _cmd(["ip", "netns", "add", probe])
+        _cmd(["ip", "-n", probe, "link", "add", "b0", "type", "bridge"])
+        _cmd(["ip", "-n", probe, "link", "add", "v0", "type", "veth", "peer", "name", "v1"])
+        _in_ns_sysctl(probe, _IPV6_OFF)
+    except (LabError, OSError) as e:
+        return f"network-namespace lab cannot be built here: {e}"
+    finally:
+        _delete_ns([probe])
+    return None
+
+
+class Device:
+    """One simulated host: its own namespace with ``eth0`` bridged into the LAN."""
+
+    def __init__(self, lan: "Lan", name: str, ns: str, mac: str, ip: str) -> None:
+        self.lan, self.name, self.ns, self.mac, self.ip = lan, name, ns, mac, ip
+
+    def __repr__(self) -> str:
+        return f"Device({self.name!r}, ns={self.ns!r}, mac={self.mac!r}, ip={self.ip!r})"
+
+    def leave(self) -> None:
+        """Take eth0 down: the device is gone and answers nothing."""
+        _cmd(["ip", "-n", self.ns, "link", "set", "eth0", "down"])
+
+    def join(self) -> None:
+        """Bring eth0 up and announce it with a gratuitous ARP, as a phone joining WiFi does."""
+        _cmd(["ip", "-n", self.ns, "link", "set", "eth0", "up"])
+        self.lan._tool(self.ns, "announce", self.ip, 1.0)
+
+    def set_ip(self, ip: str) -> None:
+        """Replace the address, as a DHCP renewal with a new lease does (no announcement)."""
+        self.lan._check_ip(ip)
+        _cmd(["ip", "-n", self.ns, "addr", "flush", "dev", "eth0"])
+        _cmd(["ip", "-n", self.ns, "addr", "add", f"{ip}/{self.lan.network.prefixlen}", "dev", "eth0"])
+        self.ip = ip
+
+
+class Lan:
+    """Context manager: a bridge namespace, a scanner namespace, and devices added on demand."""
+
+    scanner_iface = "eth0"
+
+    def __init__(self, subnet: str = "198.51.100.0/24", scanner_ip: str = "198.51.100.2",
+                 scanner_mac: str = "02:00:00:00:00:02") -> None:
+        self.network = ipaddress.ip_network(subnet)
+        self.scanner_ip, self.scanner_mac = scanner_ip, scanner_mac
+        self.prefix = f"prs{os.getpid()}x{next(_counter)}-"
+        self.bridge_ns = self.prefix + "br"
+        self.scanner_ns = self.prefix + "sc"
+        self.devices: list[Device] = []
+        self._made: list[str] = []
+        self._procs: list[subprocess.Popen] = []
+        self._check_ip(scanner_ip)
+
+    def __enter__(self) -> "Lan":
+        _install_exit_hooks()
+        _open_lans.add(self)
+        try:
+            remove_stale_namespaces()
+            self._new_ns(self.bridge_ns)
+            # Snooping off: otherwise br0 joins 224.0.0.106 and IGMP reports show up in captures.
+            _cmd(["ip", "-n", self.bridge_ns, "link", "add", "br0", "type", "bridge", "forward_delay", "0",
+                  "mcast_snooping", "0"])
+            _cmd(["ip", "-n", self.bridge_ns, "link", "set", "br0", "up"])
+            self._attach(self.scanner_ns, "vsc", self.scanner_mac, self.scanner_ip)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_ip(self, ip: str) -> None:
+        if ipaddress.ip_address(ip) not in self.network:
+            raise ValueError(f"{ip} is not in the lab subnet {self.network}")
+
+    def _new_ns(self, ns: str) -> None:
+        _cmd(["ip", "netns", "add", ns])
+        self._made.append(ns)
+        # Before any link exists, so no interface ever sends router solicitations or MLD.
+        _in_ns_sysctl(ns, _IPV6_OFF)
+        _cmd(["ip", "-n", ns, "link", "set", "lo", "up"])
+
+    def _attach(self, ns: str, port: str, mac: str, ip: str) -> None:
+        self._new_ns(ns)
+        _cmd(["ip", "-n", self.bridge_ns, "link", "add", port, "type", "veth",
+              "peer", "name", "eth0", "address", mac, "netns", ns])
+        _cmd(["ip", "-n", self.bridge_ns, "link", "set", port, "master", "br0", "up"])
+        _cmd(["ip", "-n", ns, "addr", "add", f"{ip}/{self.network.prefixlen}", "dev", "eth0"])
+        _cmd(["ip", "-n", ns, "link", "set", "eth0", "up"])
+
+    def add_device(self, name: str, mac: str, ip: str) -> Device:
+        """Create a device namespace linked to the bridge, up and answering ARP."""
+        if self not in _open_lans:
+            raise LabError("Lan is not open: use it as a context manager")
+        self._check_ip(ip)
+        n = len(self.devices) + 1
+        dev = Device(self, name, f"{self.prefix}d{n}", mac, ip)
+        self._attach(dev.ns, f"v{n}", mac, ip)
+        self.devices.append(dev)
+        return dev
+
+    def run(self, ns: str, argv: list[str], **kwargs) -> subprocess.CompletedProcess:
+        """Run argv inside namespace ns (text, output captured unless overridden)."""
+        kwargs.setdefault("text", True)
+        if not any(k in kwargs for k in ("stdout", "stderr", "capture_output")):
+            kwargs["capture_output"] = True
+        return subprocess.run(["ip", "netns", "exec", ns, *argv], **kwargs)
+
+    def popen(self, ns: str, argv: list[str], **kwargs) -> subprocess.Popen:
+        """Start argv inside namespace ns; close() ends it if it still runs."""
+        kwargs.setdefault("text", True)
+        proc = subprocess.Popen(["ip", "netns", "exec", ns, *argv], **kwargs)
+        self._procs.append(proc)
+        return proc
+
+    def _tool(self, ns: str, mode: str, ip: str, timeout: float, *extra: str) -> str | None:
+        p = self.run(ns, [sys.executable, "-c", _NET_TOOL, mode, "eth0", ip, str(timeout), *extra],
+                     timeout=timeout + 10)
+        return (p.stdout.strip() or "ok") if p.returncode == 0 else None
+
+    def arping(self, ip: str, timeout: float = 1.0, ns: str | None = None) -> str | None:
+        """ARP who-has ip from ns (default scanner); the MAC that answered, or None."""
+        src = self.scanner_ip if ns in (None, self.scanner_ns) else next(d.ip for d in self.devices if d.ns == ns)
+        return self._tool(ns or self.scanner_ns, "probe", ip, timeout, src)
+
+    def ping(self, ip: str, timeout: float = 1.0, ns: str | None = None) -> bool:
+        """One ICMP echo from ns (default scanner); True if answered within timeout."""
+        return self._tool(ns or self.scanner_ns, "ping", ip, timeout) is not None
+
+    def listen_arp(self, ip: str, timeout: float = 3.0, ns: str | None = None) -> subprocess.Popen:
+        """Start waiting for any ARP frame from ip; stdout gives "ready", then its MAC."""
+        proc = self.popen(ns or self.scanner_ns, [sys.executable, "-c", _NET_TOOL, "listen", "eth0", ip,
+                                                  str(timeout)], stdout=subprocess.PIPE)
+        if proc.stdout.readline().strip() != "ready":
+            raise LabError(f"ARP listener in {ns or self.scanner_ns} did not start")
+        return proc
+
+    def close(self) -> None:
+        """End processes started with popen and delete every namespace this lab made."""
+        for proc in self._procs:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=2)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            proc.wait()
+        self._procs.clear()
+        _delete_ns(self._made[::-1])
+        self._made.clear()
+        _open_lans.discard(self)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds `with` blocks, then atexit runs
+
+
+def _install_exit_hooks() -> None:
+    # Only take over SIGTERM when nobody else has, and only where Python allows it.
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+atexit.register(lambda: [lan.close() for lan in list(_open_lans)])
