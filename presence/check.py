@@ -1,0 +1,68 @@
+"""`check`: validate the config and try each configured endpoint, one line per check."""
+
+import socket
+
+from presence.config import ConfigError
+from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
+from presence.wifi_scan import ArpSweeper, ScanError, route_interface, scan_interface
+
+
+def check_config(config):
+    devices = sum(len(person.macs) for person in config.people)
+    return True, (f"{config.path}: {len(config.people)} people, {devices} device(s), "
+                  f"{len(config.network.cidrs)} network(s)")
+
+
+def check_scan(config):
+    try:
+        iface = scan_interface(config.network)
+    except ScanError as error:
+        return False, str(error)
+    off_link = [str(n) for n in config.network.cidrs if route_interface(n) != iface]
+    try:
+        ArpSweeper(iface, config.network.cidrs).close()
+    except (PermissionError, ScanError, OSError) as error:
+        return False, f"{iface}: {error}"
+    if off_link:
+        return False, f"{iface}: raw socket ok, but no direct route on it to {', '.join(off_link)}"
+    return True, f"{iface}: raw socket opened; ARP sweep of {', '.join(map(str, config.network.cidrs))}"
+
+
+def check_homeassistant(config):
+    ha = config.homeassistant
+    if ha is None:
+        return None, "not configured (from_homeassistant is always 0)"
+    try:
+        token = read_token(ha, config.path)
+        message = HomeAssistantSource(ha, (), token).ping()
+    except ConfigError as error:
+        return False, "; ".join(error.problems)
+    except HomeAssistantError as error:
+        return False, str(error)
+    return True, f"{ha.url}: {message or 'answered'}"
+
+
+def check_graphite(config):
+    graphite = config.graphite
+    if not graphite.host:
+        return None, "no graphite.host: metrics go to stdout"
+    try:
+        socket.create_connection((graphite.host, graphite.port), timeout=3).close()
+    except OSError as error:
+        return False, f"cannot connect to {graphite.host}:{graphite.port}: {error.strerror or error}"
+    return True, f"{graphite.host}:{graphite.port} accepts connections"
+
+
+CHECKS = (("config", check_config), ("scan", check_scan),
+          ("homeassistant", check_homeassistant), ("graphite", check_graphite))
+
+
+def run_check(config, out):
+    """Run every check; print one line each; return 0 when none failed, else 1."""
+    failed = False
+    for name, check in CHECKS:
+        ok, message = check(config)
+        label = {True: "ok", False: "FAIL", None: "skip"}[ok]
+        failed |= ok is False
+        out.write(f"{label:<5} {name:<14} {message}\n")
+    return 1 if failed else 0

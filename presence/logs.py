@@ -1,0 +1,28 @@
+"""Logging to stderr in a form journald reads well."""
+
+import logging
+import os
+import sys
+
+# syslog priorities, which journald reads from a `<N>` line prefix.
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+
+class _JournalFormatter(logging.Formatter):
+    def format(self, record):
+        return f"<{_PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+def setup_logging(level="INFO", environ=os.environ):
+    """Log to stderr: with priorities and no timestamps under journald, with timestamps elsewhere."""
+    handler = logging.StreamHandler(sys.stderr)
+    if environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # urllib3 logs each request at DEBUG with the URL only; fine, but its retries are noise.
+    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
+    logging.getLogger("scapy").setLevel(logging.ERROR)
