@@ -37,3 +37,27 @@ def make_config(**overrides):
 @pytest.fixture
 def config():
     return parse_config(make_config(), "test.yaml")
+
+
+@pytest.fixture
+def lan():
+    """A fresh namespaced LAN on 198.51.100.0/24, deleted afterwards (also on failure)."""
+    from tests.lab import Lan, require_lab
+
+    require_lab()
+    with Lan() as network:
+        yield network
+
+
+def write_config(path, raw):
+    """Write a config dict as YAML and return its path as a string."""
+    import yaml
+
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return str(path)
+
+
+def cli(lan, *args, ns=None, wrapper=(), **kwargs):
+    """Run presence_to_graphite.py inside the lab's scanner namespace (or `ns`), maybe under `wrapper`."""
+    argv = [*wrapper, sys.executable, os.path.join(ROOT, "presence_to_graphite.py"), *args]
+    return lan.run(ns or lan.scanner_ns, argv, cwd=ROOT, timeout=60, **kwargs)

@@ -1,0 +1,123 @@
+"""The whole daemon (`run`, `once`) on a namespaced LAN, with intervals scaled down to seconds."""
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from tests.conftest import ROOT, cli, make_config, write_config
+
+NICK, SUSAN_PHONE, SUSAN_LAPTOP, CHARLIE = ("02:00:00:00:01:01", "02:00:00:00:02:01",
+                                           "02:00:00:00:02:02", "02:00:00:00:03:01")
+GRACE, SCAN = 3, 1
+
+
+class DaemonProcess:
+    """`run --dry-run` in the scanner namespace; collects its ticks as {timestamp: {metric: value}}."""
+
+    def __init__(self, lan, config, state):
+        argv = [sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", config, "--state", state,
+                "run", "--dry-run"]
+        self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.ticks, self.stderr = {}, []
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            name, value, stamp = line.split()
+            self.ticks.setdefault(int(stamp), {})[name.removeprefix("home.presence.")] = int(value)
+
+    def wait_until(self, predicate, timeout):
+        """Return the first complete tick's timestamp (after now) for which predicate(tick) holds."""
+        deadline, since = time.time() + timeout, time.time() - 1
+        while time.time() < deadline:
+            for stamp in sorted(self.ticks):
+                tick = self.ticks[stamp]
+                if stamp >= since and len(tick) == 15 and predicate(tick):
+                    return stamp
+            time.sleep(0.1)
+        pytest.fail(f"condition not met within {timeout} s; last ticks: {self.last_ticks()}")
+
+    def last_ticks(self):
+        return {stamp: self.ticks[stamp] for stamp in sorted(self.ticks)[-3:]}
+
+
+@pytest.fixture
+def household(lan, tmp_path):
+    raw = make_config(wifi={"scan_interval": SCAN, "offline_grace": GRACE}, graphite={"send_interval": 1})
+    raw["people"] = [{"name": "Nick", "macs": [NICK]}, {"name": "Susan", "macs": [SUSAN_PHONE, SUSAN_LAPTOP]},
+                     {"name": "Charlie", "macs": [CHARLIE]}]
+    devices = {
+        "nick": lan.add_device("nick", NICK, "198.51.100.11"),
+        "susan_phone": lan.add_device("susan_phone", SUSAN_PHONE, "198.51.100.12"),
+        "susan_laptop": lan.add_device("susan_laptop", SUSAN_LAPTOP, "198.51.100.13"),
+        "guest": lan.add_device("guest", "da:a1:19:00:00:22", "198.51.100.22"),
+        "router": lan.add_device("router", "02:00:00:00:ff:ff", "198.51.100.1"),
+    }
+    return write_config(tmp_path / "people.yaml", raw), str(tmp_path / "state.json"), devices
+
+
+def test_arrival_departure_restart(lan, household):
+    config, state, devices = household
+    daemon = DaemonProcess(lan, config, state)
+    try:
+        daemon.wait_until(lambda t: t["nick.is_home"] and t["susan.devices_present"] == 2, timeout=10)
+        first = daemon.ticks[min(daemon.ticks)]
+        assert first["wifi.devices_present_count"] == 4  # guest counted, router ignored
+        assert first["charlie.is_home"] == 0 and first["count_home"] == 2
+
+        devices["susan_laptop"].leave()
+        daemon.wait_until(lambda t: t["susan.devices_present"] == 1 and t["susan.is_home"], timeout=GRACE + 4)
+
+        devices["susan_phone"].leave()
+        left = time.time()
+        gone = daemon.wait_until(lambda t: not t["susan.is_home"], timeout=GRACE + 4)
+        # Away once the grace since her last reply has run out: never before, at most a scan later.
+        assert left - SCAN - 1 + GRACE <= gone <= left + GRACE + SCAN + 1
+
+        devices["susan_phone"].join()
+        joined = time.time()
+        back = daemon.wait_until(lambda t: t["susan.is_home"], timeout=SCAN + 3)
+        assert back - joined <= SCAN + 2
+
+        daemon.proc.send_signal(signal.SIGTERM)
+        asked = time.monotonic()
+        assert daemon.proc.wait(timeout=5) == 0
+        assert time.monotonic() - asked < 2.0
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+    for stamp, tick in daemon.ticks.items():
+        if len(tick) == 15:
+            assert tick["count_home"] == sum(tick[f"{p}.is_home"] for p in ("nick", "susan", "charlie"))
+            assert tick["anyone_home"] == int(tick["count_home"] > 0)
+    stamps = sorted(daemon.ticks)
+    assert stamps == list(range(stamps[0], stamps[-1] + 1)), "a tick went missing"
+    log = "".join(daemon.stderr)
+    assert "susan: home -> away (last seen" in log and "susan: away -> home (wifi 02:00:00:00:02:01)" in log
+    assert "Received SIGTERM" in log and "state saved" in log
+
+    saved = json.loads(open(state).read())
+    assert saved["people"]["nick"]["is_home"] is True and NICK in saved["devices"]
+
+    devices["nick"].leave()
+    result = cli(lan, "--config", config, "--state", state, "once", "--dry-run")
+    assert result.returncode == 0
+    assert "home.presence.nick.is_home 1 " in result.stdout, "a restart invented a departure"
+    assert "nick: home -> away" not in result.stderr
+
+
+def test_once_prints_one_tick_and_saves_state(lan, household):
+    config, state, _ = household
+    result = cli(lan, "--config", config, "--state", state, "once", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 15 and len({line.split()[2] for line in lines}) == 1
+    assert int(lines[0].split()[2]) % 1 == 0
+    assert "home.presence.count_home 2 " in result.stdout
+    assert json.loads(open(state).read())["version"] == 1

@@ -1,0 +1,113 @@
+import logging
+import threading
+import time
+
+from graphite_helper import GraphiteSender
+from presence.config import parse_config
+from presence.homeassistant_api import HomeAssistantSource, Secret
+from presence.loop import FIRST_SCAN_WAIT, Daemon, poll_safely
+from presence.observations import DeviceSighting, SourceReport
+from presence.state import State
+from tests.conftest import make_config
+from tests.fake_homeassistant import FakeHomeAssistant
+from tests.loopback import LineCollector
+
+T0 = 1_800_000_000
+
+
+class ListSink:
+    def __init__(self):
+        self.messages = []
+
+    def send(self, message):
+        self.messages.append(message)
+
+    def close(self):
+        pass
+
+
+class HangingSource:
+    name = "hanging"
+
+    def __init__(self):
+        self.release = threading.Event()
+
+    def poll(self, now):
+        self.release.wait()
+        return SourceReport(source=self.name, at=now, ok=True)
+
+
+class BrokenSource:
+    name = "broken"
+
+    def poll(self, now):
+        raise RuntimeError("driver exploded")
+
+
+def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
+    collector = LineCollector()
+    sender = GraphiteSender("127.0.0.1", collector.port)
+    daemon = Daemon(config, State(), sender, str(tmp_path / "state.json"))
+    daemon.ingest(SourceReport(source="wifi", at=T0 - 3, ok=True, sightings=(
+        DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 - 3),
+        DeviceSighting("02:00:00:00:02:01", "198.51.100.12", T0 - 3),
+        DeviceSighting("02:00:00:00:02:02", "198.51.100.13", T0 - 3),
+        DeviceSighting("da:a1:19:00:00:01", "198.51.100.99", T0 - 3))))
+    daemon.tick(T0)
+    expected = "".join(f"home.presence.{line} {T0}\n" for line in [
+        "nick.is_home 1", "nick.from_wifi 1", "nick.from_homeassistant 0", "nick.devices_present 1",
+        "susan.is_home 1", "susan.from_wifi 1", "susan.from_homeassistant 0", "susan.devices_present 2",
+        "charlie.is_home 0", "charlie.from_wifi 0", "charlie.from_homeassistant 0", "charlie.devices_present 0",
+        "archie.is_home 0", "archie.from_wifi 0", "archie.from_homeassistant 0", "archie.devices_present 0",
+        "mo.is_home 0", "mo.from_wifi 0", "mo.from_homeassistant 0", "mo.devices_present 0",
+        "tom.is_home 0", "tom.from_wifi 0", "tom.from_homeassistant 0", "tom.devices_present 0",
+        "count_home 2", "anyone_home 1", "wifi.devices_present_count 4"]).encode()
+    try:
+        assert collector.wait_for(len(expected)) == expected
+        assert len(collector.received) == 1 and expected.count(b"\n") == 27
+    finally:
+        sender.close()
+        collector.close()
+
+
+def test_a_hanging_source_never_delays_a_send(tmp_path):
+    config = parse_config(make_config(graphite={"send_interval": 1}))
+    sink, stop, hanging = ListSink(), threading.Event(), HangingSource()
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
+    runner = threading.Thread(target=daemon.run, args=([(hanging, 1.0), (BrokenSource(), 1.0)], stop))
+    started = time.time()
+    runner.start()
+    time.sleep(FIRST_SCAN_WAIT + 3.5)
+    stop.set()
+    runner.join(3)
+    hanging.release.set()
+    assert not runner.is_alive()
+    stamps = sorted({int(m.split()[2]) for m in sink.messages})
+    assert len(sink.messages) >= 3, sink.messages
+    assert stamps == list(range(stamps[0], stamps[0] + len(stamps)))
+    assert stamps[0] <= started + FIRST_SCAN_WAIT + 1
+    assert stamps[-1] >= time.time() - 2
+
+
+def test_a_raising_source_becomes_a_failed_report():
+    report = poll_safely(BrokenSource(), T0)
+    assert not report.ok and report.error == "RuntimeError: driver exploded"
+
+
+def test_token_never_reaches_a_log_or_the_state_file(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "tok-" + "9" * 40
+    ha = FakeHomeAssistant("another-token", {"person.nick": "home"})
+    raw = make_config(homeassistant={"url": ha.url})
+    raw["people"][0]["homeassistant_entities"] = ["person.nick"]
+    config = parse_config(raw)
+    state_path = tmp_path / "state.json"
+    daemon = Daemon(config, State(), ListSink(), str(state_path))
+    source = HomeAssistantSource(config.homeassistant, ["person.nick"], Secret(secret))
+    try:
+        daemon.ingest(poll_safely(source, T0))
+        daemon.tick(T0)
+    finally:
+        ha.close()
+    assert "refused the access token" in caplog.text
+    assert secret not in caplog.text and secret not in state_path.read_text()
