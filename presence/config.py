@@ -246,8 +246,15 @@ def _wifi(check, raw):
                         "wifi.scan_interval", defaults.MIN_SCAN_INTERVAL)
     grace = check.number(section.get("offline_grace", defaults.DEFAULT_OFFLINE_GRACE),
                          "wifi.offline_grace", 0)
+    _grace_covers_a_scan(check, grace, scan, "wifi.offline_grace")
     return WifiConfig(scan_interval=scan or defaults.DEFAULT_SCAN_INTERVAL,
                       offline_grace=defaults.DEFAULT_OFFLINE_GRACE if grace is None else grace)
+
+
+def _grace_covers_a_scan(check, grace, scan_interval, path):
+    if grace is not None and scan_interval is not None and grace <= scan_interval:
+        check.fail(path, f"{grace:g} s is not longer than wifi.scan_interval ({scan_interval:g} s): "
+                         "people would be shown away between two sweeps")
 
 
 def _homeassistant(check, raw):
@@ -342,7 +349,9 @@ def _people(check, raw, wifi, homeassistant, ignore):
             if entity:
                 entities.append(entity)
         grace = item.get("offline_grace")
-        grace = wifi.offline_grace if grace is None else check.number(grace, f"{path}.offline_grace", 0)
+        if grace is not None:
+            grace = check.number(grace, f"{path}.offline_grace", 0)
+            _grace_covers_a_scan(check, grace, wifi.scan_interval, f"{path}.offline_grace")
         if name and key:
             person = Person(name=name, key=key, macs=tuple(macs), homeassistant_entities=tuple(entities),
                             offline_grace=wifi.offline_grace if grace is None else grace)

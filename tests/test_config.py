@@ -205,3 +205,12 @@ def test_load_from_file(tmp_path):
     config = load_config(str(path))
     assert config.people[0].macs == ("aa:bb:cc:dd:ee:01",)
     assert config.path == str(path) and os.path.basename(config.state_file) == "state.json"
+
+
+def test_grace_must_outlast_a_scan_interval():
+    found = problems(make_config(wifi={"scan_interval": 30, "offline_grace": 30}))
+    assert any(p.startswith("wifi.offline_grace: 30 s is not longer than wifi.scan_interval (30 s)")
+               for p in found)
+    raw = make_config()
+    raw["people"][4]["offline_grace"] = 20
+    assert any(p.startswith("people[4].offline_grace: 20 s is not longer") for p in problems(raw))

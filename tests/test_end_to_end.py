@@ -13,7 +13,10 @@ from tests.conftest import ROOT, cli, make_config, write_config
 
 NICK, SUSAN_PHONE, SUSAN_LAPTOP, CHARLIE = ("02:00:00:00:01:01", "02:00:00:00:02:01",
                                            "02:00:00:00:02:02", "02:00:00:00:03:01")
-GRACE, SCAN = 3, 1
+GRACE, SCAN = 5, 2
+NICK_GRACE = 30  # long enough that the restart check runs well inside it
+# How long one sweep listens for replies (presence.defaults.DEFAULT_ARP_LISTEN) plus a tick.
+SWEEP_AND_TICK = 2.1
 
 
 class DaemonProcess:
@@ -43,6 +46,16 @@ class DaemonProcess:
             time.sleep(0.1)
         pytest.fail(f"condition not met within {timeout} s; last ticks: {self.last_ticks()}")
 
+    def stop(self, signum):
+        """Send `signum`; return the exit status and how long the daemon took to exit."""
+        self.proc.send_signal(signum)
+        asked = time.monotonic()
+        try:
+            return self.proc.wait(timeout=5), time.monotonic() - asked
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
     def last_ticks(self):
         return {stamp: self.ticks[stamp] for stamp in sorted(self.ticks)[-3:]}
 
@@ -50,7 +63,7 @@ class DaemonProcess:
 @pytest.fixture
 def household(lan, tmp_path):
     raw = make_config(wifi={"scan_interval": SCAN, "offline_grace": GRACE}, graphite={"send_interval": 1})
-    raw["people"] = [{"name": "Nick", "macs": [NICK]}, {"name": "Susan", "macs": [SUSAN_PHONE, SUSAN_LAPTOP]},
+    raw["people"] = [{"name": "Nick", "macs": [NICK], "offline_grace": NICK_GRACE}, {"name": "Susan", "macs": [SUSAN_PHONE, SUSAN_LAPTOP]},
                      {"name": "Charlie", "macs": [CHARLIE]}]
     devices = {
         "nick": lan.add_device("nick", NICK, "198.51.100.11"),
@@ -65,33 +78,27 @@ def household(lan, tmp_path):
 def test_arrival_departure_restart(lan, household):
     config, state, devices = household
     daemon = DaemonProcess(lan, config, state)
-    try:
-        daemon.wait_until(lambda t: t["nick.is_home"] and t["susan.devices_present"] == 2, timeout=10)
-        first = daemon.ticks[min(daemon.ticks)]
-        assert first["wifi.devices_present_count"] == 4  # guest counted, router ignored
-        assert first["charlie.is_home"] == 0 and first["count_home"] == 2
+    daemon.wait_until(lambda t: t["nick.is_home"] and t["susan.devices_present"] == 2, timeout=10)
+    first = daemon.ticks[min(daemon.ticks)]
+    assert first["wifi.devices_present_count"] == 4  # guest counted, router ignored
+    assert first["charlie.is_home"] == 0 and first["count_home"] == 2
 
-        devices["susan_laptop"].leave()
-        daemon.wait_until(lambda t: t["susan.devices_present"] == 1 and t["susan.is_home"], timeout=GRACE + 4)
+    devices["susan_laptop"].leave()
+    daemon.wait_until(lambda t: t["susan.devices_present"] == 1 and t["susan.is_home"], timeout=GRACE + 4)
 
-        devices["susan_phone"].leave()
-        left = time.time()
-        gone = daemon.wait_until(lambda t: not t["susan.is_home"], timeout=GRACE + 4)
-        # Away once the grace since her last reply has run out: never before, at most a scan later.
-        assert left - SCAN - 1 + GRACE <= gone <= left + GRACE + SCAN + 1
+    devices["susan_phone"].leave()
+    left = time.time()
+    gone = daemon.wait_until(lambda t: not t["susan.is_home"], timeout=GRACE + 4)
+    # Away once the grace since her last reply has run out: never before, at most a tick later.
+    assert left - SCAN - SWEEP_AND_TICK + GRACE <= gone <= left + GRACE + 1
 
-        devices["susan_phone"].join()
-        joined = time.time()
-        back = daemon.wait_until(lambda t: t["susan.is_home"], timeout=SCAN + 3)
-        assert back - joined <= SCAN + 2
+    devices["susan_phone"].join()
+    joined = time.time()
+    back = daemon.wait_until(lambda t: t["susan.is_home"], timeout=SCAN + SWEEP_AND_TICK + 2)
+    assert back - joined <= SCAN + SWEEP_AND_TICK  # seen by the next sweep
 
-        daemon.proc.send_signal(signal.SIGTERM)
-        asked = time.monotonic()
-        assert daemon.proc.wait(timeout=5) == 0
-        assert time.monotonic() - asked < 2.0
-    finally:
-        if daemon.proc.poll() is None:
-            daemon.proc.kill()
+    status, took = daemon.stop(signal.SIGTERM)
+    assert status == 0 and took < 2.0
     for stamp, tick in daemon.ticks.items():
         if len(tick) == 15:
             assert tick["count_home"] == sum(tick[f"{p}.is_home"] for p in ("nick", "susan", "charlie"))
@@ -121,3 +128,12 @@ def test_once_prints_one_tick_and_saves_state(lan, household):
     assert int(lines[0].split()[2]) % 1 == 0
     assert "home.presence.count_home 2 " in result.stdout
     assert json.loads(open(state).read())["version"] == 1
+
+
+def test_sigint_saves_state_and_exits_0_promptly(lan, household):
+    config, state, _ = household
+    daemon = DaemonProcess(lan, config, state)
+    daemon.wait_until(lambda t: t["nick.is_home"], timeout=10)
+    status, took = daemon.stop(signal.SIGINT)
+    assert status == 0 and took < 2.0
+    assert json.loads(open(state).read())["people"]["nick"]["is_home"] is True

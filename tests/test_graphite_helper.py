@@ -115,3 +115,19 @@ def test_bound_drops_oldest_and_counts(caplog):
 def test_stdout_sink(capsys):
     StdoutSink().send(b"p.x 1 0\n")
     assert capsys.readouterr().out == "p.x 1 0\n"
+
+
+def test_close_flushes_pending_despite_the_backoff():
+    clock = FakeMonotonic()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sender = GraphiteSender("127.0.0.1", port, monotonic=clock)
+    sender.send(b"p.x 1 1800000000\n")
+    sender.send(b"p.x 2 1800000005\n")
+    collector = LineCollector(port)
+    try:
+        sender.close()
+        assert collector.wait_for(34) == b"p.x 1 1800000000\np.x 2 1800000005\n"
+    finally:
+        collector.close()
