@@ -7,9 +7,12 @@ from .lan import Device, LabError, Lan, lab_unavailable_reason
 __all__ = ["Device", "LabError", "Lan", "lab_unavailable_reason", "require_lab"]
 
 
-def require_lab() -> None:
-    """Skip the calling test when no lab can be built here; on CI (CI set) fail instead."""
-    reason = lab_unavailable_reason()
+def require_lab(nft: bool = False) -> None:
+    """Skip the calling test when no lab can be built here; on CI (CI set) fail instead.
+
+    nft=True: the test also needs nftables (Device.doze/go_silent/wake).
+    """
+    reason = lab_unavailable_reason(nft=nft)
     if reason is None:
         return
     import pytest  # only needed under pytest; Lan itself works without it

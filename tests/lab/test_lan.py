@@ -1,4 +1,5 @@
-"""The namespace lab itself: reachability, leave/join, readdressing, cleanup."""
+"""The namespace lab itself: reachability, leave/join, readdressing, dozing and silent devices,
+DHCP and mDNS frames, cleanup."""
 
 import subprocess
 import sys
@@ -144,3 +145,112 @@ def test_sigterm_cleans_up():
     proc.terminate()
     proc.wait(timeout=10)
     assert lab_namespaces(prefix) == []
+
+
+MDNS_MAC = bytes.fromhex("01005e0000fb")
+
+
+def _ipv4_udp(frame: bytes) -> tuple[bytes, int, int, bytes] | None:
+    """(IPv4 header, source port, destination port, payload) of a UDP/IPv4 frame, else None."""
+    if frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return None
+    hlen = (frame[14] & 15) * 4
+    ip, udp = frame[14:14 + hlen], frame[14 + hlen:]
+    size = int.from_bytes(udp[4:6], "big")
+    return ip, int.from_bytes(udp[0:2], "big"), int.from_bytes(udp[2:4], "big"), udp[8:size]
+
+
+def _checksum_ok(header: bytes) -> bool:
+    total = sum(int.from_bytes(header[i:i + 2], "big") for i in range(0, len(header), 2))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total == 0xFFFF
+
+
+@pytest.fixture
+def nft_lan():
+    require_lab(nft=True)
+    with Lan() as lan:
+        yield lan
+    assert lab_namespaces(lan.prefix) == []
+
+
+def test_doze_drops_most_broadcast_and_multicast_but_no_unicast(nft_lan):
+    lan = nft_lan
+    dev = lan.add_device("phone", "02:00:00:00:40:01", "198.51.100.70")
+    other = lan.add_device("laptop", "02:00:00:00:40:02", "198.51.100.71")
+    dev.doze()
+    assert 1 <= lan.arp_answers(dev.ip, 40, wait=0.05) <= 25  # ~1 in 4, random
+    assert lan.arp_answers(dev.ip, 10, dst_mac=dev.mac) == 10
+    assert lan.arp_answers(other.ip, 10) == 10
+    frames = lan.capture(0.2, ns=dev.ns, during=lambda: other.mdns_announce("laptop", count=40))
+    assert 1 <= sum(f[:6] == MDNS_MAC for f in frames) <= 25
+    dev.wake()
+    assert lan.arp_answers(dev.ip, 10) == 10
+
+
+def test_go_silent_and_wake(nft_lan):
+    lan = nft_lan
+    dev = lan.add_device("phone", "02:00:00:00:40:03", "198.51.100.72")
+    dev.go_silent()
+    assert lan.arp_answers(dev.ip, 3, dst_mac=dev.mac) == 0
+    assert lan.arping(dev.ip, timeout=0.2) is None
+    assert not lan.ping(dev.ip, timeout=0.2)
+    link = lan.run(dev.ns, ["ip", "-o", "link", "show", "dev", "eth0"], check=True).stdout
+    assert "state UP" in link
+    dev.wake()
+    assert lan.arping(dev.ip) == dev.mac
+    assert lan.ping(dev.ip)
+
+
+def test_rules_are_per_device(nft_lan):
+    lan = nft_lan
+    a = lan.add_device("a", "02:00:00:00:40:04", "198.51.100.73")
+    b = lan.add_device("b", "02:00:00:00:40:05", "198.51.100.74")
+    b.wake()  # nothing to undo yet
+    a.doze(keep_one_in=1000)
+    b.go_silent()
+    a.wake()
+    assert lan.arp_answers(a.ip, 10) == 10
+    assert lan.arping(b.ip, timeout=0.2) is None
+    a.go_silent()
+    b.doze(keep_one_in=1)  # keeps everything: replaces go_silent
+    assert lan.arping(a.ip, timeout=0.2) is None
+    assert lan.arp_answers(b.ip, 10) == 10
+    a.wake()
+    assert lan.arping(a.ip) == a.mac
+
+
+def test_dhcp_request_reaches_scanner(lan):
+    dev = lan.add_device("phone", "02:00:00:00:40:06", "198.51.100.75")
+    frames = lan.capture(0.2, during=lambda: dev.dhcp_request("Pixel-7"))
+    dhcp = [(f, u) for f in frames if (u := _ipv4_udp(f)) and u[1:3] == (68, 67)]
+    assert len(dhcp) == 1
+    frame, (ip, _, _, bootp) = dhcp[0]
+    assert frame[:6] == b"\xff" * 6 and frame[6:12] == bytes.fromhex(dev.mac.replace(":", ""))
+    assert ip[12:16] == bytes(4) and ip[16:20] == b"\xff" * 4 and _checksum_ok(ip)
+    assert bootp[0] == 1 and bootp[28:34] == frame[6:12] and bootp[236:240] == b"\x63\x82\x53\x63"
+    opts, rest = {}, bootp[240:]
+    while rest and rest[0] != 255:
+        opts[rest[0]], rest = rest[2:2 + rest[1]], rest[2 + rest[1]:]
+    assert opts[53] == b"\x03" and opts[50] == bytes(map(int, dev.ip.split(".")))
+    assert opts[12] == b"Pixel-7"
+
+
+def test_mdns_announcement_reaches_scanner(lan):
+    dev = lan.add_device("phone", "02:00:00:00:40:07", "198.51.100.76")
+    frames = lan.capture(0.2, during=lambda: dev.mdns_announce("pixel-7"))
+    mdns = [(f, u) for f in frames if (u := _ipv4_udp(f)) and u[1:3] == (5353, 5353)]
+    assert len(mdns) == 1
+    frame, (ip, _, _, dns) = mdns[0]
+    dev_ip = bytes(map(int, dev.ip.split(".")))
+    assert frame[:6] == MDNS_MAC and ip[12:16] == dev_ip and ip[16:20] == bytes([224, 0, 0, 251])
+    assert _checksum_ok(ip) and ip[8] == 255
+    assert dns[2:4] == b"\x84\x00" and dns[4:12] == b"\x00\x00\x00\x01\x00\x00\x00\x00"
+    labels, pos = [], 12
+    while dns[pos]:
+        labels.append(dns[pos + 1:pos + 1 + dns[pos]].decode())
+        pos += 1 + dns[pos]
+    assert ".".join(labels) == "pixel-7.local"
+    assert dns[pos + 1:pos + 11] == b"\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04"
+    assert dns[pos + 11:pos + 15] == dev_ip
