@@ -4,7 +4,8 @@ import socket
 
 from presence.config import ConfigError
 from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
-from presence.wifi_scan import ArpSweeper, ScanError, route_interface, scan_interface
+from presence.interfaces import ScanError, route_interface, scan_interface
+from presence.wifi_scan import ArpSweeper
 
 
 def check_config(config):

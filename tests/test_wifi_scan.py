@@ -1,26 +1,29 @@
-"""The WiFi source on a real (namespaced) network stack."""
+"""The WiFi source's sweep and re-probes on a real (namespaced) network stack."""
 
-import ipaddress
 import json
+import sys
 
-from presence.wifi_scan import route_interface
-from tests.conftest import cli, make_config, write_config
+import pytest
+
+from tests.conftest import ROOT, cli, make_config, write_config
 
 NO_NET_RAW = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
-ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
-eth0\t00000000\t0164A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
-eth0\t0064A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-wlan0\t006433C6\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
-"""
+CIDR = "198.51.100.0/24"
 
 
-def test_route_interface_picks_the_on_link_route_only(tmp_path):
-    routes = tmp_path / "route"
-    routes.write_text(ROUTES)
-    assert route_interface(ipaddress.IPv4Network("198.51.100.0/24"), str(routes)) == "wlan0"
-    assert route_interface(ipaddress.IPv4Network("192.168.100.0/25"), str(routes)) == "eth0"
-    # Reached only through the default gateway: never swept.
-    assert route_interface(ipaddress.IPv4Network("203.0.113.0/24"), str(routes)) is None
+@pytest.fixture
+def nft_lan():
+    from tests.lab import Lan, require_lab
+
+    require_lab(nft=True)
+    with Lan() as network:
+        yield network
+
+
+def probe(lan, *args):
+    result = lan.run(lan.scanner_ns, [sys.executable, "-m", "tests.scan_probe", CIDR, *args], cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def lab_config(tmp_path, **overrides):
@@ -29,40 +32,42 @@ def lab_config(tmp_path, **overrides):
     return write_config(tmp_path / "people.yaml", raw)
 
 
-def discover(lan, config):
-    result = cli(lan, "--config", config, "discover", "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def test_sweep_finds_every_responsive_device_with_its_ip(lan):
+    devices = [lan.add_device(f"d{i}", f"02:00:00:00:10:{i:02x}", f"198.51.100.{20 + i}") for i in range(12)]
+    (round_,) = probe(lan)
+    assert round_["found"] == {d.mac: d.ip for d in devices} and round_["how"] == "arp"
 
 
-def test_sweep_finds_devices_and_discover_lists_the_unmapped(lan, tmp_path):
-    lan.add_device("nick", "02:00:00:00:01:01", "198.51.100.11")
-    lan.add_device("router", "02:00:00:00:ff:ff", "198.51.100.1")
-    lan.add_device("printer", "00:1a:11:00:00:21", "198.51.100.21")
-    lan.add_device("guest", "da:a1:19:00:00:22", "198.51.100.22")
-    rows = discover(lan, lab_config(tmp_path))
-    assert rows == [
-        {"mac": "00:1a:11:00:00:21", "ip": "198.51.100.21", "vendor": "Google, Inc.", "randomized": False},
-        {"mac": "da:a1:19:00:00:22", "ip": "198.51.100.22", "vendor": None, "randomized": True},
-    ]
+def test_dozing_phones_are_found_every_round_by_unicast_reprobes(nft_lan):
+    lan = nft_lan
+    phones = [lan.add_device(f"phone{i}", f"da:a1:19:00:00:{i:02x}", f"198.51.100.{40 + i}") for i in range(2)]
+    for phone in phones:
+        phone.doze()
+    watched = [f"{phone.mac}={phone.ip}" for phone in phones]
+    rounds = probe(lan, *[arg for item in watched for arg in ("--watch", item)], "--rounds", "10")
+    assert all(len(r["found"]) == 2 for r in rounds)
+    unwatched = probe(lan, "--rounds", "10")
+    assert sum(len(r["found"]) for r in unwatched) < 20, "broadcasts alone should miss a dozing phone"
 
 
-def test_a_device_that_left_is_not_seen_and_returns_at_its_new_ip(lan, tmp_path):
-    guest = lan.add_device("guest", "da:a1:19:00:00:22", "198.51.100.22")
-    config = lab_config(tmp_path)
-    guest.leave()
-    assert discover(lan, config) == []
-    guest.set_ip("198.51.100.77")
-    guest.join()
-    assert [row["ip"] for row in discover(lan, config)] == ["198.51.100.77"]
+def test_a_watched_device_whose_ip_is_unknown_is_probed_across_the_range(nft_lan):
+    lan = nft_lan
+    phone = lan.add_device("phone", "da:a1:19:00:00:07", "198.51.100.77")
+    phone.doze(keep_one_in=1000)  # broadcasts practically never reach it
+    rounds = probe(lan, "--watch", phone.mac, "--rounds", "3", "--no-knock")
+    assert all(r["found"] == {phone.mac: phone.ip} for r in rounds)
 
 
-def test_discover_human_table(lan, tmp_path):
-    lan.add_device("guest", "da:a1:19:00:00:22", "198.51.100.22")
-    result = cli(lan, "--config", lab_config(tmp_path), "discover")
-    assert result.returncode == 0
-    assert "da:a1:19:00:00:22  198.51.100.22    yes" in result.stdout
-    assert "1 unmapped device(s)" in result.stdout
+def test_a_stale_kernel_cache_entry_never_counts(nft_lan):
+    lan = nft_lan
+    phone = lan.add_device("phone", "da:a1:19:00:00:08", "198.51.100.78")
+    assert lan.ping(phone.ip)  # now in the scanner's neighbour table
+    phone.go_silent()
+    (round_,) = probe(lan, "--watch", f"{phone.mac}={phone.ip}")
+    assert round_["found"] == {}
+    phone.wake()
+    (round_,) = probe(lan, "--watch", f"{phone.mac}={phone.ip}")
+    assert round_["found"] == {phone.mac: phone.ip}
 
 
 def test_without_cap_net_raw_it_says_so_once_and_reads_the_neighbour_table(lan, tmp_path):
