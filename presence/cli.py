@@ -10,17 +10,20 @@ from graphite_helper import GraphiteSender, StdoutSink
 from presence import defaults
 from presence.check import run_check
 from presence.config import ConfigError, default_config_path, load_config
-from presence.discover import run_discover
+from presence.discover import run_discover, run_watch
 from presence.homeassistant_api import HomeAssistantSource, read_token
 from presence.logs import setup_logging
 from presence.loop import Daemon, SystemClock, poll_safely
 from presence.metrics import tick_time
-from presence.state_file import load_state
-from presence.wifi_scan import ScanError, WifiSource
+from presence.state_file import load_state, peek_state
+from presence.stats import run_stats
+from presence.interfaces import ScanError
+from presence.passive_listen import WifiListener
+from presence.wifi_scan import WifiSource
 
 log = logging.getLogger("presence")
 
-COMMANDS = ("run", "once", "discover", "check")
+COMMANDS = ("run", "once", "discover", "check", "stats")
 
 
 def build_parser():
@@ -39,8 +42,15 @@ def build_parser():
         command.add_argument("--dry-run", action="store_true",
                              help="print the Graphite lines to stdout instead of sending them")
     discover = commands.add_parser("discover", help="list devices on the LAN that no person claims",
-                                   description="Sweep the LAN once and list unmapped, non-ignored devices.")
-    discover.add_argument("--json", action="store_true", help="print a JSON list")
+                                   description="Sweep the LAN and list unmapped, non-ignored devices.")
+    output = discover.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON (with --watch: one object per line)")
+    output.add_argument("--yaml", action="store_true", help="print a `people:` snippet to paste into the config")
+    discover.add_argument("--watch", action="store_true",
+                          help="keep sweeping; print devices as they appear and vanish (Ctrl-C to stop)")
+    stats = commands.add_parser("stats", help="silence gaps per device, to choose a grace period",
+                                description="Show each mapped device's silences while its person was home.")
+    stats.add_argument("--json", action="store_true", help="print JSON")
     commands.add_parser("check", help="validate the config and try every endpoint; non-zero exit on failure",
                         description="Validate the config and try the raw socket, Home Assistant and Graphite.")
     return parser
@@ -61,19 +71,34 @@ def main(argv=None):
         return defaults.EX_CONFIG
     if command == "check":
         return run_check(config, sys.stdout)
-    if command == "discover":
-        try:
-            return run_discover(config, args.json, sys.stdout)
-        except (ScanError, OSError) as error:
-            log.error("discover: %s", error)
-            return 1
     state_path = args.state or config.state_file
+    if command == "stats":
+        return run_stats(config, peek_state(state_path), sys.stdout, args.json)
+    if command == "discover":
+        return discover(config, peek_state(state_path), args)
     clock = SystemClock()
-    daemon = Daemon(config, load_state(state_path, clock.now()), make_sink(config, args.dry_run), state_path, clock)
-    sources = make_sources(config, token)
+    state = load_state(state_path, clock.now())
+    daemon = Daemon(config, state, make_sink(config, args.dry_run), state_path, clock)
+    known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
+    sources = make_sources(config, token, known_ips)
     if command == "once":
         return run_once(daemon, [source for source, _ in sources], clock)
-    return run_forever(daemon, sources)
+    return run_forever(daemon, sources, [WifiListener(config.network, known_ips)])
+
+
+def discover(config, state, args):
+    if args.yaml and args.watch:
+        log.error("discover: --yaml prints a snapshot; use it without --watch")
+        return 2
+    try:
+        if args.watch:
+            stop = threading.Event()
+            _stop_on_signals(stop)
+            return run_watch(config, state, sys.stdout, stop, as_json=args.json)
+        return run_discover(config, state, sys.stdout, as_json=args.json, as_yaml=args.yaml)
+    except (ScanError, OSError) as error:
+        log.error("discover: %s", error)
+        return 1
 
 
 def make_sink(config, dry_run):
@@ -85,9 +110,10 @@ def make_sink(config, dry_run):
                           max_backoff=defaults.GRAPHITE_MAX_BACKOFF)
 
 
-def make_sources(config, token):
+def make_sources(config, token, known_ips):
     """Return [(source, interval)]: WiFi always, Home Assistant when configured and mapped."""
-    sources = [(WifiSource(config.network), config.wifi.scan_interval)]
+    wifi = WifiSource(config.network, watch=config.mac_owner, known_ips=known_ips, knock=config.wifi.wake_knock)
+    sources = [(wifi, config.wifi.scan_interval)]
     entities = [e for person in config.people for e in person.homeassistant_entities]
     if config.homeassistant and entities:
         sources.append((HomeAssistantSource(config.homeassistant, dict.fromkeys(entities), token),
@@ -107,14 +133,17 @@ def run_once(daemon, sources, clock):
     return 0
 
 
-def run_forever(daemon, sources):
+def run_forever(daemon, sources, listeners):
     stop = threading.Event()
+    _stop_on_signals(stop, "saving state and stopping")
+    daemon.run(sources, stop, listeners)
+    return 0
 
+
+def _stop_on_signals(stop, doing="stopping"):
     def request_stop(signum, _frame):
-        log.info("Received %s; saving state and stopping", signal.Signals(signum).name)
+        log.info("Received %s; %s", signal.Signals(signum).name, doing)
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    daemon.run(sources, stop)
-    return 0

@@ -47,6 +47,15 @@ class NetworkConfig:
 class WifiConfig:
     scan_interval: float = defaults.DEFAULT_SCAN_INTERVAL
     offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
+    wake_knock: bool = True
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Opt-in metrics beyond the fixed set."""
+
+    guest_devices: bool = False
+    seconds_since_seen: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,7 @@ class Config:
     state_file: str
     people: tuple
     ignore_macs: frozenset = frozenset()
+    metrics: MetricsConfig = MetricsConfig()
     mac_owner: dict = field(default_factory=dict, compare=False)
 
     def grace_for(self, mac):
@@ -91,9 +101,10 @@ class Config:
         return owner.offline_grace if owner else self.wifi.offline_grace
 
 
-_TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs"}
+_TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics"}
 _NETWORK_KEYS = {"interface", "cidrs"}
-_WIFI_KEYS = {"scan_interval", "offline_grace"}
+_WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
+_METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval"}
 _PERSON_KEYS = {"name", "macs", "homeassistant_entities", "offline_grace"}
@@ -144,11 +155,14 @@ def parse_config(raw, path="<config>"):
     state_file = check.string(raw.get("state_file", defaults.DEFAULT_STATE_FILE), "state_file")
     ignore = _ignore_macs(check, raw.get("ignore_macs", []))
     people, owner = _people(check, raw.get("people", []), wifi, homeassistant, ignore)
+    section = check.mapping(raw.get("metrics", {}), "metrics", _METRICS_KEYS)
+    metrics = MetricsConfig(**{key: check.boolean(section.get(key, False), f"metrics.{key}")
+                               for key in sorted(_METRICS_KEYS)})
     if check.problems:
         raise ConfigError(path, check.problems)
     return Config(path=path, network=network, wifi=wifi, homeassistant=homeassistant,
                   graphite=graphite, state_file=state_file, people=tuple(people),
-                  ignore_macs=frozenset(ignore), mac_owner=owner)
+                  ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics)
 
 
 class _Checker:
@@ -190,6 +204,12 @@ class _Checker:
             self.fail(path, f"must be at least {minimum}, not {value}")
             return None
         return value if integer else float(value)
+
+    def boolean(self, value, path):
+        if not isinstance(value, bool):
+            self.fail(path, f"must be true or false, not {_describe(value)}")
+            return False
+        return value
 
     def string(self, value, path, pattern=None, what="a string"):
         if not isinstance(value, str) or not value.strip():
@@ -248,7 +268,8 @@ def _wifi(check, raw):
                          "wifi.offline_grace", 0)
     _grace_covers_a_scan(check, grace, scan, "wifi.offline_grace")
     return WifiConfig(scan_interval=scan or defaults.DEFAULT_SCAN_INTERVAL,
-                      offline_grace=defaults.DEFAULT_OFFLINE_GRACE if grace is None else grace)
+                      offline_grace=defaults.DEFAULT_OFFLINE_GRACE if grace is None else grace,
+                      wake_knock=check.boolean(section.get("wake_knock", True), "wifi.wake_knock"))
 
 
 def _grace_covers_a_scan(check, grace, scan_interval, path):

@@ -7,10 +7,19 @@ DEFAULT_STATE_FILE = "presence/state.json"
 DEFAULT_SCAN_INTERVAL = 30.0
 MIN_SCAN_INTERVAL = 0.5
 DEFAULT_OFFLINE_GRACE = 300.0
-# How long the ARP sweep listens for replies after the last request went out.
-DEFAULT_ARP_LISTEN = 1.0
+# How long the broadcast sweep listens for replies after the last request went out.
+DEFAULT_SWEEP_LISTEN = 0.3
+# Unicast re-probes of a person's device that missed the sweep: tries, spacing, final listen.
+REPROBE_TRIES = 3
+REPROBE_SPACING = 0.1
+REPROBE_LISTEN = 0.3
+# The passive listener reports one device at most this often (a busy LAN repeats itself).
+PASSIVE_MIN_INTERVAL = 1.0
 # Larger networks take too long to sweep by ARP (and are rarely one home LAN).
 MIN_PREFIX_LENGTH = 16
+# Silence gaps shorter than this are not recorded; this many are kept per device.
+MIN_GAP = 1.0
+GAPS_KEPT = 500
 # Unmapped devices unseen for this long are dropped from state.json.
 FORGET_UNKNOWN_AFTER = 30 * 24 * 3600.0
 

@@ -1,52 +1,126 @@
 """`discover`: list the devices on the LAN that no person claims, to help map MACs to people."""
 
 import json
+import queue
+import threading
+import time
+from datetime import datetime
 
 from presence.macs import is_randomized
+from presence.passive_listen import WifiListener
+from presence.vendors import vendor_of
 from presence.wifi_scan import WifiSource
 
-
-def vendor_of(mac):
-    """Return the vendor registered for the MAC's prefix (scapy's bundled OUI table), or None."""
-    if is_randomized(mac):
-        return None
-    from scapy.config import conf
-
-    try:
-        vendor = conf.manufdb._get_manuf(mac)
-    except Exception:  # the table is optional data; a lookup failure is just "unknown"
-        return None
-    return None if not vendor or vendor.lower() == mac else vendor
+WATCH_INTERVAL = 2.0
+# A listed device counts as gone after this many sweeps without a reply (re-probes included).
+WATCH_MISSES = 3
 
 
-def unmapped_devices(config, found):
-    """Turn a scan result {mac: ip} into rows for the devices nobody claims."""
-    rows = []
-    for mac, ip in sorted(found.items(), key=lambda item: tuple(int(p) for p in item[1].split("."))):
-        if mac in config.mac_owner or mac in config.ignore_macs:
-            continue
-        rows.append({"mac": mac, "ip": ip, "vendor": vendor_of(mac), "randomized": is_randomized(mac)})
-    return rows
+def local_time(epoch):
+    return None if epoch is None else datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
-def run_discover(config, as_json, out):
+def device_row(mac, ip, state, hostname=None):
+    """Everything `discover` tells about one device: live answer plus what state.json remembers."""
+    known = state.devices.get(mac)
+    return {"mac": mac, "ip": ip, "vendor": vendor_of(mac), "randomized": is_randomized(mac),
+            "hostname": hostname or (known.hostname if known else None),
+            "first_seen": local_time(known.first_seen if known else None),
+            "last_seen": local_time(known.last_seen if known else None)}
+
+
+def unmapped(config, found):
+    """Keep the {mac: ip} entries no person claims and `ignore_macs` does not list, in IP order."""
+    keep = [(mac, ip) for mac, ip in found.items() if mac not in config.mac_owner and mac not in config.ignore_macs]
+    return sorted(keep, key=lambda item: tuple(int(part) for part in item[1].split(".")))
+
+
+def run_discover(config, state, out, as_json=False, as_yaml=False):
     """Sweep once and print the unmapped devices; return the exit status."""
     source = WifiSource(config.network)
     try:
         found, _how = source.scan()
     finally:
         source.close()
-    rows = unmapped_devices(config, found)
+    rows = [device_row(mac, ip, state) for mac, ip in unmapped(config, found)]
     if as_json:
         out.write(json.dumps(rows, indent=2) + "\n")
-        return 0
-    if not rows:
-        out.write(f"No unmapped devices answered ({len(found)} device(s) seen, all mapped or ignored).\n")
-        return 0
-    out.write(f"{'MAC':<18} {'IP':<16} {'RANDOMIZED':<11} VENDOR\n")
-    for row in rows:
-        out.write(f"{row['mac']:<18} {row['ip']:<16} {'yes' if row['randomized'] else 'no':<11} "
-                  f"{row['vendor'] or '-'}\n")
-    out.write(f"\n{len(rows)} unmapped device(s). Add a MAC to a person's 'macs' in the config, "
-              "or to 'ignore_macs'.\n")
+    elif as_yaml:
+        out.write(people_snippet(rows, config))
+    else:
+        out.write(table(rows, len(found)))
     return 0
+
+
+def table(rows, seen):
+    if not rows:
+        return f"No unmapped devices answered ({seen} device(s) seen, all mapped or ignored).\n"
+    lines = [f"{'MAC':<18} {'IP':<16} {'RANDOM':<7} {'VENDOR':<24} {'HOSTNAME':<20} FIRST SEEN"]
+    for row in rows:
+        lines.append(f"{row['mac']:<18} {row['ip']:<16} {'yes' if row['randomized'] else 'no':<7} "
+                     f"{(row['vendor'] or '-')[:24]:<24} {(row['hostname'] or '-')[:20]:<20} "
+                     f"{row['first_seen'] or '-'}")
+    lines.append(f"\n{len(rows)} unmapped device(s). Add a MAC to a person's 'macs' in the config, or to "
+                 "'ignore_macs'; `discover --yaml` prints a snippet to paste.")
+    return "\n".join(lines) + "\n"
+
+
+def people_snippet(rows, config):
+    """A `people:` block to paste into the config, one entry per unmapped device."""
+    networks = ", ".join(map(str, config.network.cidrs))
+    lines = [f"# Unmapped devices on {networks} at {local_time(time.time())}.",
+             "# Rename each entry to its person, merge entries of the same person, and move",
+             "# routers, printers and TVs to ignore_macs instead.", "people:"]
+    for row in rows:
+        name = row["hostname"] or f"device-{row['mac'][-5:].replace(':', '')}"
+        about = [row["ip"], "randomized MAC" if row["randomized"] else (row["vendor"] or "unknown vendor")]
+        if row["hostname"]:
+            about.append(f"hostname {row['hostname']}")
+        lines += [f"  - name: {json.dumps(name)}  # {', '.join(about)}", f"    macs: [{json.dumps(row['mac'])}]"]
+    if not rows:
+        lines.append("  []  # no unmapped device answered")
+    return "\n".join(lines) + "\n"
+
+
+def run_watch(config, state, out, stop, as_json=False, interval=WATCH_INTERVAL):
+    """Stream devices as they appear and vanish until `stop` is set (Ctrl-C)."""
+    heard = queue.Queue()
+    known_ips = {}
+    listener = WifiListener(config.network, known_ips)
+    threading.Thread(target=listener.run, args=(heard.put, stop, time.time), daemon=True).start()
+    source = WifiSource(config.network, known_ips=known_ips)
+    present, misses, hostnames = {}, {}, {}
+    try:
+        while not stop.is_set():
+            source.watch = tuple(present)
+            found, _how = source.scan()
+            while not heard.empty():
+                for sighting in heard.get().sightings:
+                    if sighting.ip:
+                        found.setdefault(sighting.mac, sighting.ip)
+                    if sighting.hostname:
+                        hostnames[sighting.mac] = sighting.hostname
+            for mac, ip in unmapped(config, found):
+                misses[mac] = 0
+                if mac not in present:
+                    present[mac] = ip
+                    _event(out, as_json, "appeared", device_row(mac, ip, state, hostnames.get(mac)))
+            for mac in [mac for mac in present if mac not in found]:
+                misses[mac] = misses.get(mac, 0) + 1
+                if misses[mac] >= WATCH_MISSES:
+                    _event(out, as_json, "vanished", device_row(mac, present.pop(mac), state, hostnames.get(mac)))
+            stop.wait(interval)
+    finally:
+        source.close()
+    return 0
+
+
+def _event(out, as_json, event, row):
+    if as_json:
+        out.write(json.dumps({"event": event, "at": local_time(time.time()), **row}) + "\n")
+    else:
+        sign = "+" if event == "appeared" else "-"
+        out.write(f"{sign} {datetime.now().strftime('%H:%M:%S')} {row['mac']} {row['ip']:<15} "
+                  f"{'randomized' if row['randomized'] else (row['vendor'] or 'unknown vendor')}"
+                  f"{'  ' + row['hostname'] if row['hostname'] else ''}\n")
+    out.flush()

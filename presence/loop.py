@@ -18,6 +18,8 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING}
 # How long `run` waits for the first WiFi sweep before its first tick, so that a restart
 # judges people on a fresh scan rather than on last-seen times from before the restart.
 FIRST_SCAN_WAIT = 3.0
+# How often the loop looks at the stop flag while it waits for reports.
+STOP_CHECK = 0.2
 
 
 class SystemClock:
@@ -58,6 +60,16 @@ class Daemon:
         for event in events:
             log.log(_LEVELS[event.level], "%s", event.message)
 
+    def decide(self, at):
+        """Decide who is home at `at`; log what changed; return the snapshot."""
+        self.state, snapshot, transitions, events = evaluate(self.state, self.config, at)
+        for event in events:
+            log.log(_LEVELS[event.level], "%s", event.message)
+        for transition in transitions:
+            log.info("%s", transition.message)
+        self.last_snapshot = snapshot
+        return snapshot
+
     def tick(self, at):
         """Fold in pending reports, decide who is home at `at`, send the metrics, save the state."""
         while True:
@@ -65,12 +77,7 @@ class Daemon:
                 self.ingest(self.reports.get_nowait())
             except queue.Empty:
                 break
-        self.state, snapshot, transitions, events = evaluate(self.state, self.config, at)
-        for event in events:
-            log.log(_LEVELS[event.level], "%s", event.message)
-        for transition in transitions:
-            log.info("%s", transition.message)
-        self.last_snapshot = snapshot
+        snapshot = self.decide(at)
         self.sink.send(build_message(self.config.graphite.prefix, metric_values(snapshot), at))
         self.save(at)
         return snapshot
@@ -86,9 +93,12 @@ class Daemon:
         except OSError as error:
             log.error("Cannot save state to %s: %s", self.state_path, error.strerror or error)
 
-    def run(self, sources, stop):
-        """Tick on every aligned send interval until `stop` is set; sources poll in their own threads."""
+    def run(self, sources, stop, listeners=()):
+        """Tick on every aligned send interval until `stop` is set; sources run in their own threads."""
         runners = [SourceRunner(source, interval, self.reports, self.clock, stop) for source, interval in sources]
+        for listener in listeners:
+            threading.Thread(target=listener.run, args=(self.reports.put, stop, self.clock.now),
+                             name=f"source-{listener.name}", daemon=True).start()
         for runner in runners:
             runner.start()
         first_deadline = time.monotonic() + FIRST_SCAN_WAIT
@@ -99,10 +109,21 @@ class Daemon:
         log.info("Running: %d people, ticks every %d s", len(self.config.people), interval)
         while not stop.is_set():
             due = tick_time(self.clock.now(), interval) + interval
-            if self.clock.wait(stop, due - self.clock.now()):
+            self._fold_in_until(due, stop)
+            if stop.is_set():
                 break
             self.tick(due)
         self.shutdown(runners)
+
+    def _fold_in_until(self, due, stop):
+        # Each report is decided on as it arrives, so an arrival is logged at once, not at the tick.
+        while not stop.is_set() and (remaining := due - self.clock.now()) > 0:
+            try:
+                report = self.reports.get(timeout=min(remaining, STOP_CHECK))
+            except queue.Empty:
+                continue
+            self.ingest(report)
+            self.decide(self.clock.now())
 
     def shutdown(self, runners=()):
         deadline = time.monotonic() + defaults.SHUTDOWN_DEADLINE / 4

@@ -4,7 +4,7 @@ PERSON_METRICS = ("is_home", "from_wifi", "from_homeassistant", "devices_present
 
 
 def metric_values(snapshot):
-    """Return `[(name, value), ...]`: four per person, then the three aggregates."""
+    """Return `[(name, value), ...]`: four per person, the three aggregates, then the opt-in ones."""
     values = []
     for person in snapshot.people:
         values += [
@@ -19,6 +19,10 @@ def metric_values(snapshot):
         ("anyone_home", int(count_home > 0)),
         ("wifi.devices_present_count", snapshot.devices_present_count),
     ]
+    if snapshot.guest_devices is not None:
+        values.append(("wifi.guest_devices_count", snapshot.guest_devices))
+    values += [(f"{person.key}.seconds_since_seen", round(person.seconds_since_seen))
+               for person in snapshot.people if person.seconds_since_seen is not None]
     return values
 
 

@@ -5,12 +5,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DeviceSighting:
-    """A device answered from its own MAC at `at` (epoch seconds)."""
+    """A device was heard from its own MAC at `at` (epoch seconds); `ip` None when unknown."""
 
     mac: str
     ip: str
     at: float
     how: str = "arp"
+    hostname: str = None
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field, replace
 
 from presence import defaults
+from presence.vendors import looks_personal
 
 
 @dataclass(frozen=True)
@@ -11,6 +12,7 @@ class DeviceRecord:
     first_seen: float
     last_seen: float
     how: str = "arp"
+    hostname: str = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class State:
     people: dict = field(default_factory=dict)
     entities: dict = field(default_factory=dict)
     ha_answered_at: float = None
+    # Per mapped MAC, the latest silences (seconds between fresh sightings while its person was home).
+    gaps: dict = field(default_factory=dict)
     # Runtime only (not saved): used to log each source's failure once per change.
     source_ok: dict = field(default_factory=dict)
     ha_fresh: bool = None
@@ -58,6 +62,7 @@ class PersonStatus:
     from_wifi: bool
     from_homeassistant: bool
     devices_present: int
+    seconds_since_seen: float = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Snapshot:
     at: float
     people: tuple
     devices_present_count: int
+    guest_devices: int = None
 
     @property
     def count_home(self):
@@ -82,7 +88,8 @@ def ingest(state, report, config):
     if not report.ok:
         return state, events
     if report.sightings:
-        state = replace(state, devices=_record_sightings(state.devices, report.sightings, config))
+        state = replace(state, gaps=_record_gaps(state, report.sightings, config),
+                        devices=_record_sightings(state.devices, report.sightings, config))
     if report.source == "homeassistant":
         events += _no_evidence_events(state.entities, report.readings)
         entities = {**state.entities, **{reading.entity_id: reading for reading in report.readings}}
@@ -101,7 +108,10 @@ def evaluate(state, config, now):
             transitions.append(transition)
     present = [mac for mac, device in state.devices.items()
                if mac not in config.ignore_macs and now < device.last_seen + config.grace_for(mac)]
-    snapshot = Snapshot(at=now, people=tuple(statuses), devices_present_count=len(present))
+    guests = None
+    if config.metrics.guest_devices:
+        guests = sum(1 for mac in present if mac not in config.mac_owner and looks_personal(mac))
+    snapshot = Snapshot(at=now, people=tuple(statuses), devices_present_count=len(present), guest_devices=guests)
     devices = {mac: device for mac, device in state.devices.items()
                if mac in config.mac_owner or now - device.last_seen < defaults.FORGET_UNKNOWN_AFTER}
     events, ha_fresh = _freshness_events(state, config, now)
@@ -118,8 +128,13 @@ def _evaluate_person(state, person, config, now):
         ha_home = [(reading.at, entity) for entity in person.homeassistant_entities
                    if (reading := state.entities.get(entity)) and reading.home
                    and now < reading.at + max_age]
+    since_seen = None
+    if config.metrics.seconds_since_seen:
+        seen = [state.devices[mac].last_seen for mac in person.macs if mac in state.devices]
+        since_seen = max(0.0, now - max(seen)) if seen else None
     status = PersonStatus(key=person.key, is_home=bool(present or ha_home), from_wifi=bool(present),
-                          from_homeassistant=bool(ha_home), devices_present=len(present))
+                          from_homeassistant=bool(ha_home), devices_present=len(present),
+                          seconds_since_seen=since_seen)
     record = state.people.get(person.key, PersonRecord())
     evidence = [(at, f"wifi {mac}") for at, mac in present] + \
                [(at, f"homeassistant {entity}") for at, entity in ha_home]
@@ -149,10 +164,24 @@ def _record_sightings(devices, sightings, config):
         old = devices.get(sighting.mac)
         if old and old.last_seen > sighting.at:
             continue
-        first_seen = old.first_seen if old else sighting.at
-        devices[sighting.mac] = DeviceRecord(ip=sighting.ip, first_seen=first_seen,
-                                             last_seen=sighting.at, how=sighting.how)
+        devices[sighting.mac] = DeviceRecord(
+            ip=sighting.ip or (old.ip if old else None), first_seen=old.first_seen if old else sighting.at,
+            last_seen=sighting.at, how=sighting.how,
+            hostname=sighting.hostname or (old.hostname if old else None))
     return devices
+
+
+def _record_gaps(state, sightings, config):
+    gaps = state.gaps
+    for sighting in sightings:
+        owner, old = config.mac_owner.get(sighting.mac), state.devices.get(sighting.mac)
+        if not owner or not old or not state.people.get(owner.key, PersonRecord()).is_home:
+            continue
+        gap = sighting.at - old.last_seen
+        if gap >= defaults.MIN_GAP:
+            kept = gaps.get(sighting.mac, ())[-(defaults.GAPS_KEPT - 1):]
+            gaps = {**gaps, sighting.mac: kept + (round(gap, 1),)}
+    return gaps
 
 
 def _health_events(state, report):

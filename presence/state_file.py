@@ -34,6 +34,15 @@ def load_state(path, now):
         return State()
 
 
+def peek_state(path):
+    """Read the state file for a read-only command: any problem just means "nothing known"."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return state_from_dict(json.load(handle))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return State()
+
+
 def save_state(path, state, now):
     """Write the state atomically: temp file in the same folder, fsync, rename."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -60,6 +69,7 @@ def state_to_dict(state, now):
         "saved_at": now,
         "devices": {mac: vars(record) for mac, record in state.devices.items()},
         "people": {key: vars(record) for key, record in state.people.items()},
+        "gaps": {mac: list(values) for mac, values in state.gaps.items()},
         "homeassistant": {
             "answered_at": state.ha_answered_at,
             "entities": {entity: {"state": r.state, "home": r.home, "at": r.at}
@@ -73,12 +83,15 @@ def state_from_dict(data):
     if not isinstance(data, dict) or data.get("version") != defaults.STATE_VERSION:
         raise ValueError(f"not a version {defaults.STATE_VERSION} state file")
     devices = {mac: DeviceRecord(ip=d["ip"], first_seen=float(d["first_seen"]),
-                                 last_seen=float(d["last_seen"]), how=d.get("how", "arp"))
+                                 last_seen=float(d["last_seen"]), how=d.get("how", "arp"),
+                                 hostname=d.get("hostname"))
                for mac, d in data["devices"].items()}
+    gaps = {mac: tuple(float(gap) for gap in values) for mac, values in (data.get("gaps") or {}).items()}
     people = {key: PersonRecord(is_home=bool(p["is_home"]), since=p.get("since"),
                                 last_seen=p.get("last_seen"), last_source=p.get("last_source"))
               for key, p in data["people"].items()}
     ha = data.get("homeassistant") or {}
     entities = {entity: EntityReading(entity_id=entity, state=e["state"], home=e["home"], at=float(e["at"]))
                 for entity, e in (ha.get("entities") or {}).items()}
-    return State(devices=devices, people=people, entities=entities, ha_answered_at=ha.get("answered_at"))
+    return State(devices=devices, people=people, entities=entities, ha_answered_at=ha.get("answered_at"),
+                 gaps=gaps)

@@ -214,3 +214,14 @@ def test_grace_must_outlast_a_scan_interval():
     raw = make_config()
     raw["people"][4]["offline_grace"] = 20
     assert any(p.startswith("people[4].offline_grace: 20 s is not longer") for p in problems(raw))
+
+
+def test_opt_in_metrics_and_wake_knock():
+    config = parse_config(make_config(metrics={"guest_devices": True}))
+    assert config.metrics.guest_devices and not config.metrics.seconds_since_seen
+    assert config.wifi.wake_knock is True
+    found = problems(make_config(metrics={"guests": True, "seconds_since_seen": "yes"},
+                                 wifi={"scan_interval": 30, "offline_grace": 300, "wake_knock": 1}))
+    assert any(p.startswith("metrics.guests: unknown key") for p in found)
+    assert any(p.startswith("metrics.seconds_since_seen: must be true or false") for p in found)
+    assert any(p.startswith("wifi.wake_knock: must be true or false") for p in found)

@@ -21,3 +21,13 @@ def test_tick_time_aligns_down_to_the_interval():
     assert tick_time(1_800_000_004.9, 5) == 1_800_000_000
     assert tick_time(1_800_000_005.0, 5) == 1_800_000_005
     assert tick_time(1_800_000_059.0, 60) == 1_800_000_000
+
+
+def test_opt_in_metrics_follow_the_fixed_set():
+    snapshot = Snapshot(at=0, devices_present_count=3, guest_devices=1, people=(
+        PersonStatus("nick", True, True, False, 1, seconds_since_seen=12.4),
+        PersonStatus("susan", False, False, False, 0, seconds_since_seen=None),
+    ))
+    values = metric_values(snapshot)
+    assert values[:11][-3:] == [("count_home", 1), ("anyone_home", 1), ("wifi.devices_present_count", 3)]
+    assert values[11:] == [("wifi.guest_devices_count", 1), ("nick.seconds_since_seen", 12)]

@@ -169,3 +169,49 @@ def test_an_older_sighting_never_moves_last_seen_back(config):
     state, _ = feed(State(), config, wifi(T0 + 100, SUSAN_PHONE), wifi(T0, SUSAN_PHONE))
     assert state.devices[SUSAN_PHONE].last_seen == T0 + 100
     assert state.devices[SUSAN_PHONE].first_seen == T0 + 100
+
+
+def test_a_sighting_without_ip_keeps_the_last_ip_and_hostname(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
+    passive = SourceReport(source="wifi-listen", at=T0 + 5, ok=True,
+                           sightings=(DeviceSighting(SUSAN_PHONE, None, T0 + 5, "dhcp", "Susans-Pixel"),))
+    quiet = SourceReport(source="wifi-listen", at=T0 + 9, ok=True,
+                         sightings=(DeviceSighting(SUSAN_PHONE, None, T0 + 9, "arp"),))
+    state, _ = feed(state, config, passive, quiet)
+    device = state.devices[SUSAN_PHONE]
+    assert (device.ip, device.hostname, device.last_seen, device.how) == ("198.51.100.10", "Susans-Pixel", T0 + 9, "arp")
+
+
+def test_silence_gaps_are_recorded_only_while_the_person_is_home(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER))
+    state, _ = feed(state, config, wifi(T0 + 30, SUSAN_PHONE))  # susan not decided home yet
+    assert state.gaps == {}
+    state, _, _, _ = evaluate(state, config, T0 + 30)
+    state, _ = feed(state, config, wifi(T0 + 90, SUSAN_PHONE, STRANGER), wifi(T0 + 90.5, SUSAN_PHONE),
+                    wifi(T0 + 210, SUSAN_PHONE))
+    assert state.gaps == {SUSAN_PHONE: (60.0, 119.5)}
+
+
+def test_gaps_kept_are_bounded(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    for i in range(1, 600):
+        state, _ = feed(state, config, wifi(T0 + 2 * i, SUSAN_PHONE))
+    assert len(state.gaps[SUSAN_PHONE]) == 500
+
+
+def test_opt_in_guest_count_and_seconds_since_seen():
+    raw = make_config(metrics={"guest_devices": True, "seconds_since_seen": True})
+    config = parse_config(raw)
+    apple, printer = "3c:22:fb:00:00:01", "00:1b:a9:00:00:01"
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER, apple, printer))
+    _, snap, _, _ = evaluate(state, config, T0 + 42)
+    assert snap.guest_devices == 2  # the randomized MAC and the Apple one; not the printer, not susan
+    assert status(snap, "susan").seconds_since_seen == 42
+    assert status(snap, "nick").seconds_since_seen is None
+
+
+def test_opt_in_metrics_are_off_by_default(config):
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER))
+    _, snap, _, _ = evaluate(state, config, T0)
+    assert snap.guest_devices is None and status(snap, "susan").seconds_since_seen is None
