@@ -2,14 +2,12 @@
 
 import json
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
 
-from tests.conftest import ROOT, cli, make_config, write_config
+from tests.conftest import cli, make_config, write_config
+from tests.daemon_process import DaemonProcess
 
 NICK, SUSAN_PHONE, SUSAN_LAPTOP, CHARLIE = ("02:00:00:00:01:01", "02:00:00:00:02:01",
                                            "02:00:00:00:02:02", "02:00:00:00:03:01")
@@ -17,47 +15,6 @@ GRACE, SCAN = 5, 2
 NICK_GRACE = 30  # long enough that the restart check runs well inside it
 # How long one sweep listens for replies (presence.defaults.DEFAULT_ARP_LISTEN) plus a tick.
 SWEEP_AND_TICK = 2.1
-
-
-class DaemonProcess:
-    """`run --dry-run` in the scanner namespace; collects its ticks as {timestamp: {metric: value}}."""
-
-    def __init__(self, lan, config, state):
-        argv = [sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", config, "--state", state,
-                "run", "--dry-run"]
-        self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.ticks, self.stderr = {}, []
-        threading.Thread(target=self._read_stdout, daemon=True).start()
-        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
-
-    def _read_stdout(self):
-        for line in self.proc.stdout:
-            name, value, stamp = line.split()
-            self.ticks.setdefault(int(stamp), {})[name.removeprefix("home.presence.")] = int(value)
-
-    def wait_until(self, predicate, timeout):
-        """Return the first complete tick's timestamp (after now) for which predicate(tick) holds."""
-        deadline, since = time.time() + timeout, time.time() - 1
-        while time.time() < deadline:
-            for stamp in sorted(self.ticks):
-                tick = self.ticks[stamp]
-                if stamp >= since and len(tick) == 15 and predicate(tick):
-                    return stamp
-            time.sleep(0.1)
-        pytest.fail(f"condition not met within {timeout} s; last ticks: {self.last_ticks()}")
-
-    def stop(self, signum):
-        """Send `signum`; return the exit status and how long the daemon took to exit."""
-        self.proc.send_signal(signum)
-        asked = time.monotonic()
-        try:
-            return self.proc.wait(timeout=5), time.monotonic() - asked
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-
-    def last_ticks(self):
-        return {stamp: self.ticks[stamp] for stamp in sorted(self.ticks)[-3:]}
 
 
 @pytest.fixture
@@ -77,7 +34,7 @@ def household(lan, tmp_path):
 
 def test_arrival_departure_restart(lan, household):
     config, state, devices = household
-    daemon = DaemonProcess(lan, config, state)
+    daemon = DaemonProcess(lan, config, state, people=3)
     daemon.wait_until(lambda t: t["nick.is_home"] and t["susan.devices_present"] == 2, timeout=10)
     first = daemon.ticks[min(daemon.ticks)]
     assert first["wifi.devices_present_count"] == 4  # guest counted, router ignored
@@ -100,7 +57,7 @@ def test_arrival_departure_restart(lan, household):
     status, took = daemon.stop(signal.SIGTERM)
     assert status == 0 and took < 2.0
     for stamp, tick in daemon.ticks.items():
-        if len(tick) == 15:
+        if len(tick) == daemon.lines_per_tick:
             assert tick["count_home"] == sum(tick[f"{p}.is_home"] for p in ("nick", "susan", "charlie"))
             assert tick["anyone_home"] == int(tick["count_home"] > 0)
     stamps = sorted(daemon.ticks)
@@ -132,7 +89,7 @@ def test_once_prints_one_tick_and_saves_state(lan, household):
 
 def test_sigint_saves_state_and_exits_0_promptly(lan, household):
     config, state, _ = household
-    daemon = DaemonProcess(lan, config, state)
+    daemon = DaemonProcess(lan, config, state, people=3)
     daemon.wait_until(lambda t: t["nick.is_home"], timeout=10)
     status, took = daemon.stop(signal.SIGINT)
     assert status == 0 and took < 2.0
