@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,6 +16,7 @@ from presence.homeassistant_api import HomeAssistantSource, read_token
 from presence.logs import setup_logging
 from presence.loop import Daemon, SystemClock, poll_safely
 from presence.metrics import tick_time
+from presence.spool import Spool
 from presence.state_file import load_state, peek_state
 from presence.stats import run_stats
 from presence.interfaces import ScanError
@@ -78,7 +80,7 @@ def main(argv=None):
         return discover(config, peek_state(state_path), args)
     clock = SystemClock()
     state = load_state(state_path, clock.now())
-    daemon = Daemon(config, state, make_sink(config, args.dry_run), state_path, clock)
+    daemon = Daemon(config, state, make_sink(config, args.dry_run, state_path), state_path, clock)
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips)
     if command == "once":
@@ -101,12 +103,15 @@ def discover(config, state, args):
         return 1
 
 
-def make_sink(config, dry_run):
+def make_sink(config, dry_run, state_path):
+    """Stdout for `--dry-run` or without graphite.host; else the sender, spooling beside the state file."""
     graphite = config.graphite
     if dry_run or not graphite.host:
         return StdoutSink()
-    return GraphiteSender(graphite.host, graphite.port, connect_timeout=defaults.GRAPHITE_CONNECT_TIMEOUT,
-                          send_timeout=defaults.GRAPHITE_SEND_TIMEOUT, max_pending=defaults.GRAPHITE_MAX_PENDING,
+    folder = os.path.join(os.path.dirname(os.path.abspath(state_path)), defaults.SPOOL_FOLDER)
+    spool = Spool(folder, max_bytes=int(graphite.spool_max_mb * 1_000_000))
+    return GraphiteSender(graphite.host, graphite.port, spool=spool, max_pending=defaults.GRAPHITE_MAX_PENDING,
+                          connect_timeout=defaults.GRAPHITE_CONNECT_TIMEOUT, send_timeout=defaults.GRAPHITE_SEND_TIMEOUT,
                           max_backoff=defaults.GRAPHITE_MAX_BACKOFF)
 
 

@@ -37,8 +37,12 @@ DEFAULT_SEND_INTERVAL = 5
 GRAPHITE_CONNECT_TIMEOUT = 1.0
 GRAPHITE_SEND_TIMEOUT = 1.0
 GRAPHITE_MAX_BACKOFF = 60.0
-# Lines kept in memory while Graphite is unreachable: a day of the reference household.
-GRAPHITE_MAX_PENDING = 27 * (24 * 3600 // 5)
+# Ticks kept in memory when there is no spool: a day at the default interval.
+GRAPHITE_MAX_PENDING = 24 * 3600 // 5
+# The on-disk spool while Graphite is unreachable: 100 MB hold about 4.8 days of the reference
+# household's 27 lines every 5 s (about 1.2 kB a tick, 21 MB a day).
+DEFAULT_SPOOL_MAX_MB = 100
+SPOOL_FOLDER = "graphite-spool"
 
 # A person's key may not shadow an aggregate metric.
 RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi"})

@@ -22,7 +22,7 @@ class ListSink:
     def send(self, message):
         self.messages.append(message)
 
-    def close(self):
+    def close(self, timeout=None):
         pass
 
 
