@@ -1,6 +1,9 @@
 """`check`: validate the config and try each configured endpoint, one line per check."""
 
 import socket
+from urllib.parse import urlencode
+
+import requests
 
 from presence.config import ConfigError
 from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
@@ -54,8 +57,31 @@ def check_graphite(config):
     return True, f"{graphite.host}:{graphite.port} accepts connections"
 
 
-CHECKS = (("config", check_config), ("scan", check_scan),
-          ("homeassistant", check_homeassistant), ("graphite", check_graphite))
+def check_retention(config):
+    """Warn when Graphite keeps this prefix at a coarser step than the send interval (needs render_url)."""
+    graphite = config.graphite
+    if not graphite.render_url:
+        return None, "no graphite.render_url: cannot see how Graphite stores the metrics"
+    target = f"{graphite.prefix}.count_home"
+    url = f"{graphite.render_url}/render?{urlencode({'target': target, 'from': '-10min', 'format': 'json'})}"
+    try:
+        series = requests.get(url, timeout=5).json()
+    except (requests.RequestException, ValueError) as error:
+        return False, f"cannot read {graphite.render_url}/render: {type(error).__name__}"
+    points = series[0]["datapoints"] if series else []
+    if len(points) < 2:
+        return None, f"{target} has no data yet; run the daemon, then check again"
+    step = points[1][1] - points[0][1]
+    if step > graphite.send_interval:
+        return "warn", (f"Graphite stores {graphite.prefix}.* at {step} s steps but the daemon sends every "
+                        f"{graphite.send_interval} s: {step // graphite.send_interval - 1} of every "
+                        f"{step // graphite.send_interval} points are lost; install graphite/storage-schemas.conf "
+                        "and resize the files (README, Graphite retention)")
+    return True, f"{target} is stored at {step} s steps (sent every {graphite.send_interval} s)"
+
+
+CHECKS = (("config", check_config), ("scan", check_scan), ("homeassistant", check_homeassistant),
+          ("graphite", check_graphite), ("retention", check_retention))
 
 
 def run_check(config, out):
@@ -63,7 +89,7 @@ def run_check(config, out):
     failed = False
     for name, check in CHECKS:
         ok, message = check(config)
-        label = {True: "ok", False: "FAIL", None: "skip"}[ok]
+        label = {True: "ok", False: "FAIL", None: "skip", "warn": "WARN"}[ok]
         failed |= ok is False
         out.write(f"{label:<5} {name:<14} {message}\n")
     return 1 if failed else 0

@@ -80,6 +80,8 @@ class GraphiteConfig:
     port: int = defaults.DEFAULT_GRAPHITE_PORT
     prefix: str = defaults.DEFAULT_PREFIX
     send_interval: int = defaults.DEFAULT_SEND_INTERVAL
+    spool_max_mb: float = defaults.DEFAULT_SPOOL_MAX_MB
+    render_url: str = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ _NETWORK_KEYS = {"interface", "cidrs"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
 _METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after"}
-_GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval"}
+_GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
 _PERSON_KEYS = {"name", "macs", "homeassistant_entities", "offline_grace"}
 _ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -285,9 +287,8 @@ def _homeassistant(check, raw):
     url = section.get("url")
     if url is None:
         check.fail("homeassistant.url", "missing: the address of Home Assistant, e.g. http://homeassistant.local:8123")
-    elif not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-        check.fail("homeassistant.url", f"{url!r} is not an http:// or https:// URL")
-        url = None
+    else:
+        url = _http_url(check, url, "homeassistant.url")
     token_env = check.string(section.get("token_env", defaults.DEFAULT_HA_TOKEN_ENV),
                              "homeassistant.token_env", _ENV_NAME, "an environment variable name")
     poll = check.number(section.get("poll_interval", defaults.DEFAULT_HA_POLL_INTERVAL),
@@ -297,7 +298,7 @@ def _homeassistant(check, raw):
     stale = section.get("stale_after")
     if stale is not None:
         stale = check.number(stale, "homeassistant.stale_after", 0)
-    return HomeAssistantConfig(url=(url or "").rstrip("/"),
+    return HomeAssistantConfig(url=url or "",
                                token_env=token_env or defaults.DEFAULT_HA_TOKEN_ENV,
                                poll_interval=poll or defaults.DEFAULT_HA_POLL_INTERVAL,
                                timeout=timeout or defaults.DEFAULT_HA_TIMEOUT, stale_after=stale)
@@ -315,9 +316,21 @@ def _graphite(check, raw):
                           "a metric prefix made of [A-Za-z0-9_-] parts joined by dots")
     send = check.number(section.get("send_interval", defaults.DEFAULT_SEND_INTERVAL),
                         "graphite.send_interval", 1, integer=True)
+    spool = check.number(section.get("spool_max_mb", defaults.DEFAULT_SPOOL_MAX_MB), "graphite.spool_max_mb", 1)
+    render_url = section.get("render_url")
+    if render_url is not None:
+        render_url = _http_url(check, render_url, "graphite.render_url")
     return GraphiteConfig(host=host, port=port or defaults.DEFAULT_GRAPHITE_PORT,
                           prefix=prefix or defaults.DEFAULT_PREFIX,
-                          send_interval=send or defaults.DEFAULT_SEND_INTERVAL)
+                          send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
+                          spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url)
+
+
+def _http_url(check, value, path):
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+        check.fail(path, f"{value!r} is not an http:// or https:// URL")
+        return None
+    return value.rstrip("/")
 
 
 def _ignore_macs(check, raw):

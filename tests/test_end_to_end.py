@@ -1,6 +1,7 @@
 """The whole daemon (`run`, `once`) on a namespaced LAN, with intervals scaled down to seconds."""
 
 import json
+import os
 import signal
 import time
 
@@ -94,3 +95,32 @@ def test_sigint_saves_state_and_exits_0_promptly(lan, household):
     status, took = daemon.stop(signal.SIGINT)
     assert status == 0 and took < 2.0
     assert json.loads(open(state).read())["people"]["nick"]["is_home"] is True
+
+
+def test_ticks_sent_while_graphite_is_down_survive_restarts(lan, tmp_path):
+    """Three `once` runs (three process restarts); carbon comes up only before the last one."""
+    from tests.carbon import Carbon, carbon_unavailable_reason, require
+
+    require(carbon_unavailable_reason())
+    lan.add_device("nick", NICK, "198.51.100.11")
+    carbon = Carbon(tmp_path / "carbon", netns=lan.scanner_ns)
+    raw = make_config(graphite={"host": "127.0.0.1", "port": carbon.port, "send_interval": 1})
+    raw["people"] = [{"name": "Nick", "macs": [NICK]}]
+    config, state = write_config(tmp_path / "people.yaml", raw), str(tmp_path / "state" / "state.json")
+    stamps = []
+    try:
+        for run in range(3):
+            if run == 2:
+                carbon.start()
+            result = cli(lan, "--config", config, "--state", state, "once")
+            assert result.returncode == 0, result.stderr
+            stamps.append(int(time.time()))
+            if run < 2:
+                assert "cannot connect" in result.stderr
+                assert os.listdir(tmp_path / "state" / "graphite-spool"), "nothing was spooled"
+            time.sleep(1.1)
+        landed = carbon.wait_for_points("home.presence.nick.is_home", stamps[0] - 5, stamps[-1] + 2, 3)
+    finally:
+        carbon.stop()
+    assert len(landed) == 3 and set(landed.values()) == {1.0}
+    assert not os.listdir(tmp_path / "state" / "graphite-spool"), "the spool was not emptied"
