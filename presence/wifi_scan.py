@@ -70,13 +70,14 @@ class ArpSweeper:
                     frames[mac].append(udp_knock(self.mac, self.ip, mac, ip))
             else:
                 frames[mac] = [with_destination(frame, mac) for frame in self.frames]
+        wanted = set(frames)
         for _ in range(defaults.REPROBE_TRIES):
             for mac, batch in frames.items():
                 if mac not in found:
                     for frame in batch:
                         self.sock.send(frame)
-            self._collect(found, defaults.REPROBE_SPACING)
-        self._collect(found, defaults.REPROBE_LISTEN, until_found=set(frames))
+            self._collect(found, defaults.REPROBE_SPACING, until_found=wanted)
+        self._collect(found, defaults.REPROBE_LISTEN, until_found=wanted)
 
     def _collect(self, found, seconds, until_found=None):
         deadline = time.monotonic() + seconds
