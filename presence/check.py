@@ -36,14 +36,20 @@ def check_homeassistant(config):
     ha = config.homeassistant
     if ha is None:
         return None, "not configured (from_homeassistant is always 0)"
+    entities = [e for person in config.people for e in person.homeassistant_entities]
     try:
-        token = read_token(ha, config.path)
-        message = HomeAssistantSource(ha, (), token).ping()
+        source = HomeAssistantSource(ha, entities, read_token(ha, config.path))
+        message = source.ping()
+        readings = {entity: source.read(entity) for entity in entities}
     except ConfigError as error:
         return False, "; ".join(error.problems)
     except HomeAssistantError as error:
         return False, str(error)
-    return True, f"{ha.url}: {message or 'answered'}"
+    missing = [entity for entity, state in readings.items() if state is None]
+    shown = ", ".join(f"{entity}={state or 'MISSING'}" for entity, state in readings.items())
+    if missing:
+        return False, f"{ha.url}: no such entity: {', '.join(missing)} (see `discover --homeassistant`); {shown}"
+    return True, f"{ha.url}: {message or 'answered'}; {shown or 'no entities mapped'}"
 
 
 def check_graphite(config):

@@ -1,6 +1,7 @@
 """Command line: parse arguments, load the config once, and hand over to the right command."""
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -12,7 +13,7 @@ from presence import defaults
 from presence.check import run_check
 from presence.config import ConfigError, default_config_path, load_config
 from presence.discover import run_discover, run_watch
-from presence.homeassistant_api import HomeAssistantSource, read_token
+from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
 from presence.logs import setup_logging
 from presence.loop import Daemon, SystemClock, poll_safely
 from presence.metrics import tick_time
@@ -50,6 +51,8 @@ def build_parser():
     output.add_argument("--yaml", action="store_true", help="print a `people:` snippet to paste into the config")
     discover.add_argument("--watch", action="store_true",
                           help="keep sweeping; print devices as they appear and vanish (Ctrl-C to stop)")
+    discover.add_argument("--homeassistant", action="store_true",
+                          help="list Home Assistant's person.* and device_tracker.* entities instead")
     stats = commands.add_parser("stats", help="silence gaps per device, to choose a grace period",
                                 description="Show each mapped device's silences while its person was home.")
     stats.add_argument("--json", action="store_true", help="print JSON")
@@ -89,6 +92,8 @@ def main(argv=None):
 
 
 def discover(config, state, args):
+    if args.homeassistant:
+        return discover_homeassistant(config, args.json)
     if args.yaml and args.watch:
         log.error("discover: --yaml prints a snapshot; use it without --watch")
         return 2
@@ -101,6 +106,31 @@ def discover(config, state, args):
     except (ScanError, OSError) as error:
         log.error("discover: %s", error)
         return 1
+
+
+def discover_homeassistant(config, as_json):
+    """List the entities a person can be mapped to, with what they read now."""
+    if config.homeassistant is None:
+        log.error("discover --homeassistant: the config has no 'homeassistant' section")
+        return defaults.EX_CONFIG
+    try:
+        source = HomeAssistantSource(config.homeassistant, (), read_token(config.homeassistant, config.path))
+        rows = source.states()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return defaults.EX_CONFIG
+    except HomeAssistantError as error:
+        log.error("discover --homeassistant: %s", error)
+        return 1
+    mapped = {e: p.key for p in config.people for e in p.homeassistant_entities}
+    if as_json:
+        print(json.dumps([{"entity_id": e, "state": s, "name": n, "person": mapped.get(e)} for e, s, n in rows],
+                         indent=2))
+        return 0
+    print(f"{'ENTITY':<40} {'STATE':<14} {'MAPPED TO':<12} NAME")
+    for entity, state, name in rows:
+        print(f"{entity:<40} {state or '-':<14} {mapped.get(entity, '-'):<12} {name or '-'}")
+    return 0
 
 
 def make_sink(config, dry_run, state_path):

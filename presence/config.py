@@ -65,6 +65,7 @@ class HomeAssistantConfig:
     poll_interval: float = defaults.DEFAULT_HA_POLL_INTERVAL
     timeout: float = defaults.DEFAULT_HA_TIMEOUT
     stale_after: float = None
+    ca_bundle: str = None
 
     @property
     def max_age(self):
@@ -107,7 +108,7 @@ _TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "peop
 _NETWORK_KEYS = {"interface", "cidrs"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
 _METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
-_HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after"}
+_HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
 _PERSON_KEYS = {"name", "macs", "homeassistant_entities", "offline_grace"}
 _ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")
@@ -298,7 +299,10 @@ def _homeassistant(check, raw):
     stale = section.get("stale_after")
     if stale is not None:
         stale = check.number(stale, "homeassistant.stale_after", 0)
-    return HomeAssistantConfig(url=url or "",
+    ca_bundle = section.get("ca_bundle")
+    if ca_bundle is not None:
+        ca_bundle = check.string(ca_bundle, "homeassistant.ca_bundle", what="the path of a CA certificate file")
+    return HomeAssistantConfig(url=url or "", ca_bundle=ca_bundle,
                                token_env=token_env or defaults.DEFAULT_HA_TOKEN_ENV,
                                poll_interval=poll or defaults.DEFAULT_HA_POLL_INTERVAL,
                                timeout=timeout or defaults.DEFAULT_HA_TIMEOUT, stale_after=stale)

@@ -28,6 +28,10 @@ HA_CREDENTIAL_NAME = "ha_token"
 DEFAULT_HA_POLL_INTERVAL = 300.0
 MIN_HA_POLL_INTERVAL = 1.0
 DEFAULT_HA_TIMEOUT = 10.0
+# After a failed poll: first retry in this many seconds, doubling up to the poll interval.
+HA_FIRST_RETRY = 5.0
+# After a refused token (401) or a ban (403): retry this rarely.
+HA_AUTH_RETRY = 1800.0
 # A Home Assistant answer is trusted for this many poll intervals without a successful poll.
 DEFAULT_HA_STALE_POLLS = 3
 

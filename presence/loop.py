@@ -136,7 +136,7 @@ class Daemon:
 
 
 class SourceRunner(threading.Thread):
-    """Poll one source on its own interval; a poll still running when the next is due delays it."""
+    """Poll one source on its own interval (or when its last report asks); a slow poll delays the next."""
 
     def __init__(self, source, interval, reports, clock, stop):
         super().__init__(name=f"source-{source.name}", daemon=True)
@@ -150,12 +150,15 @@ class SourceRunner(threading.Thread):
             report = poll_safely(self.source, self.clock.now())
             self.reports.put(report)
             self.first_done.set()
-            next_due += self.interval
             now = self.clock.now()
-            if now > next_due:
-                skipped = int((now - next_due) // self.interval) + 1
-                log.debug("%s: poll took longer than its interval; skipping %d", self.source.name, skipped)
-                next_due += skipped * self.interval
+            if report.retry_after is not None:
+                next_due = now + report.retry_after
+            else:
+                next_due += self.interval
+                if now > next_due:
+                    skipped = int((now - next_due) // self.interval) + 1
+                    log.debug("%s: poll took longer than its interval; skipping %d", self.source.name, skipped)
+                    next_due += skipped * self.interval
             if self.clock.wait(self.stop, next_due - now):
                 break
         close = getattr(self.source, "close", None)

@@ -34,3 +34,5 @@ class SourceReport:
     sightings: tuple = ()
     readings: tuple = ()
     error: str = None
+    # Seconds until the source wants to be polled again, when not its usual interval.
+    retry_after: float = None

@@ -13,11 +13,11 @@ from tests.conftest import ROOT
 class DaemonProcess:
     """`run --dry-run` in the scanner namespace; collects its ticks as {timestamp: {metric: value}}."""
 
-    def __init__(self, lan, config, state, people):
+    def __init__(self, lan, config, state, people, env=None):
         self.lines_per_tick = 4 * people + 3
         argv = [sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", config, "--state", state,
                 "run", "--dry-run"]
-        self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.ticks, self.stderr = {}, []
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()

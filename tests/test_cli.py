@@ -72,14 +72,20 @@ def fused_config(lan, tmp_path, ha_url, graphite_port):
 
 def test_check_all_ok_then_each_failure(lan, tmp_path):
     lan.add_device("nick", "02:00:00:00:01:01", "198.51.100.11")
-    url = start_fake_ha(lan, "person.nick=home")
+    url = start_fake_ha(lan, "person.nick=home", "person.charlie=not_home", "device_tracker.charlie_gps=Work")
     config = fused_config(lan, tmp_path, url, start_listener(lan))
     result = cli(lan, "--config", config, "check", env={**os.environ, "PRESENCE_TEST_TOKEN": TOKEN})
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [["ok", "config"], ["ok", "scan"], ["ok", "homeassistant"],
-                                                   ["ok", "graphite"]]
-    assert "API running." in lines[2]
+                                                   ["ok", "graphite"], ["skip", "retention"]]
+    assert lines[2].endswith("API running.; person.nick=home, person.charlie=not_home, device_tracker.charlie_gps=Work")
+
+    missing_url = start_fake_ha(lan, "person.nick=home")
+    result = cli(lan, "--config", fused_config(lan, tmp_path, missing_url, 9), "check",
+                 env={**os.environ, "PRESENCE_TEST_TOKEN": TOKEN})
+    assert result.returncode == 1
+    assert "no such entity: person.charlie, device_tracker.charlie_gps" in result.stdout
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

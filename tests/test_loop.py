@@ -1,4 +1,5 @@
 import logging
+import queue
 import threading
 import time
 
@@ -111,3 +112,61 @@ def test_token_never_reaches_a_log_or_the_state_file(tmp_path, caplog):
         ha.close()
     assert "refused the access token" in caplog.text
     assert secret not in caplog.text and secret not in state_path.read_text()
+
+
+class FakeClock:
+    """Time that moves only when the code under test waits."""
+
+    def __init__(self, start=T0):
+        self.value, self.waits = float(start), []
+
+    def now(self):
+        return self.value
+
+    def wait(self, stop, seconds):
+        self.waits.append(round(seconds, 3))
+        self.value += max(0.0, seconds)
+        return stop.is_set()
+
+
+class ScriptedSource:
+    """Answers from a script of reports; stops the runner when the script ends."""
+
+    name = "scripted"
+
+    def __init__(self, retry_afters, stop):
+        self.retry_afters, self.stop, self.polled_at = list(retry_afters), stop, []
+
+    def poll(self, now):
+        self.polled_at.append(now)
+        retry_after = self.retry_afters.pop(0)
+        if not self.retry_afters:
+            self.stop.set()
+        return SourceReport(source=self.name, at=now, ok=retry_after is None, retry_after=retry_after)
+
+
+def test_runner_keeps_its_interval_and_follows_retry_hints():
+    from presence.loop import SourceRunner
+
+    stop, clock = threading.Event(), FakeClock()
+    source = ScriptedSource([None, 5.0, 10.0, 20.0, None, None], stop)
+    runner = SourceRunner(source, 300.0, queue.Queue(), clock, stop)
+    runner.run()
+    assert [at - T0 for at in source.polled_at] == [0, 300, 305, 315, 335, 635]
+
+
+def test_homeassistant_backs_off_with_jitter_and_rarely_after_a_401():
+    raw = make_config(homeassistant={"url": "http://127.0.0.1:9", "poll_interval": 60})
+    ha_config = parse_config(raw).homeassistant
+    source = HomeAssistantSource(ha_config, ["person.nick"], Secret("t"), random=lambda: 0.5)
+    retries = [source.poll(T0).retry_after for _ in range(6)]
+    assert retries == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+    jittery = HomeAssistantSource(ha_config, ["person.nick"], Secret("t"), random=lambda: 0.0)
+    assert jittery.poll(T0).retry_after == 3.75
+    ha = FakeHomeAssistant("right", {"person.nick": "home"})
+    try:
+        raw["homeassistant"]["url"] = ha.url
+        refused = HomeAssistantSource(parse_config(raw).homeassistant, ["person.nick"], Secret("wrong"))
+        assert refused.poll(T0).retry_after == 1800.0
+    finally:
+        ha.close()

@@ -1,0 +1,124 @@
+"""A real Home Assistant core (from a cached venv) inside the lab's scanner namespace."""
+
+import os
+import subprocess
+import textwrap
+import time
+
+import requests
+
+from tests.carbon import free_port
+from tests.lab.netns_thread import call_in_netns
+
+HA_VERSION = "2025.4.4"
+HA_VENV = os.environ.get("PRESENCE_HA_VENV") or os.path.expanduser(f"~/.cache/presence-tests/homeassistant-{HA_VERSION}")
+HASS = os.path.join(HA_VENV, "bin", "hass")
+
+
+def homeassistant_unavailable_reason():
+    if not os.access(HASS, os.X_OK):
+        return (f"a real Home Assistant is needed: `make homeassistant` installs homeassistant=={HA_VERSION} into "
+                f"{HA_VENV} (needs CPython 3.13, e.g. from pyenv)")
+    return None
+
+
+class HomeAssistantCore:
+    """`hass -c folder` on 127.0.0.1 of namespace `ns`, with people linked to device trackers."""
+
+    def __init__(self, folder, ns, people):
+        self.folder, self.ns, self.people = str(folder), ns, people
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = os.path.join(self.folder, "home-assistant.log")
+        self.token = None
+        self.proc = None
+        os.makedirs(self.folder, exist_ok=True)
+        persons = "".join(f"    - name: {name.title()}\n      id: {name}\n      device_trackers: {trackers}\n"
+                          for name, trackers in people.items())
+        with open(os.path.join(self.folder, "configuration.yaml"), "w") as handle:
+            handle.write(textwrap.dedent(f"""\
+                homeassistant:
+                  name: Presence test home
+                  latitude: 52.37
+                  longitude: 4.89
+                  elevation: 0
+                  unit_system: metric
+                  time_zone: UTC
+                  country: NL
+                http:
+                  server_host: 127.0.0.1
+                  server_port: {self.port}
+                api:
+                onboarding:
+                device_tracker:
+                logger:
+                  default: warning
+                person:
+                """) + persons)
+
+    def start(self, timeout=120):
+        with open(os.path.join(self.folder, "hass.out"), "ab") as out:
+            self.proc = subprocess.Popen(["ip", "netns", "exec", self.ns, HASS, "-c", self.folder, "--skip-pip",
+                                          "--log-file", self.log_file], stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hass exited with {self.proc.returncode}; see {self.log_file}")
+            try:
+                if self.call("get", "/api/", auth=False).status_code in (200, 401):
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        else:
+            raise RuntimeError(f"Home Assistant did not answer on {self.url} within {timeout} s")
+        if self.token is None:
+            self.token = self._onboard()
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def call(self, method, path, auth=True, **kwargs):
+        """An HTTP request to Home Assistant, made from inside its namespace."""
+        headers = {"Authorization": f"Bearer {self.token}"} if auth else {}
+        return call_in_netns(self.ns, requests.request, method, self.url + path, headers=headers, timeout=10,
+                             **kwargs)
+
+    def set_tracker(self, entity_id, state, source_type="router"):
+        response = self.call("post", f"/api/states/{entity_id}",
+                             json={"state": state, "attributes": {"source_type": source_type}})
+        response.raise_for_status()
+
+    def state(self, entity_id):
+        response = self.call("get", f"/api/states/{entity_id}")
+        return response.json()["state"] if response.status_code == 200 else None
+
+    def wait_for_state(self, entity_id, expected, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.state(entity_id) == expected:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{entity_id} is {self.state(entity_id)!r}, not {expected!r}, after {timeout} s")
+
+    def log_lines(self, text):
+        with open(self.log_file, encoding="utf-8", errors="replace") as handle:
+            return [line for line in handle if text in line]
+
+    def _onboard(self):
+        client_id = f"{self.url}/"
+        response = self.call("post", "/api/onboarding/users", auth=False, json={
+            "client_id": client_id, "name": "Owner", "username": "owner", "password": "presence-test-pw",
+            "language": "en"})
+        response.raise_for_status()
+        token = self.call("post", "/auth/token", auth=False, data={
+            "grant_type": "authorization_code", "code": response.json()["auth_code"], "client_id": client_id})
+        token.raise_for_status()
+        return token.json()["access_token"]
