@@ -24,6 +24,17 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def stop_process(proc, timeout):
+    """Terminate a server the test started; kill it if it does not go within `timeout` seconds."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def carbon_unavailable_reason():
     if shutil.which("carbon-cache") is None:
         return "a real carbon-cache is needed: install Debian's graphite-carbon (apt-get install graphite-carbon)"
@@ -91,13 +102,7 @@ class Carbon:
             return False
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
 
     def points(self, metric, since, until):
         """Return {timestamp: value} of the non-empty points whisper holds for `metric`."""

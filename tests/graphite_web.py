@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.request
 
-from tests.carbon import free_port
+from tests.carbon import free_port, stop_process
 
 SETTINGS = """SECRET_KEY = "presence-tests-only"
 STORAGE_DIR = {storage!r}
@@ -60,10 +60,4 @@ class GraphiteWeb:
         raise RuntimeError(f"graphite-web did not answer on {self.url} within {timeout} s")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)

@@ -7,7 +7,7 @@ import time
 
 import requests
 
-from tests.carbon import free_port
+from tests.carbon import free_port, stop_process
 from tests.lab.netns_thread import call_in_netns
 
 HA_VERSION = "2025.4.4"
@@ -77,13 +77,7 @@ class HomeAssistantCore:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 30)
 
     def call(self, method, path, auth=True, **kwargs):
         """An HTTP request to Home Assistant, made from inside its namespace."""
