@@ -98,7 +98,7 @@ def test_a_server_that_closes_or_stalls_costs_no_tick_and_no_point(carbon, tmp_p
     runner = threading.Thread(target=daemon.run, args=([], stop))
     runner.start()
     try:
-        for mode, seconds in (("forward", 2), ("close", 3), ("stall", 3), ("forward", 4)):
+        for mode, seconds in (("forward", 2), ("close", 5), ("stall", 3), ("forward", 4)):
             proxy.mode = mode
             time.sleep(seconds)
     finally:
