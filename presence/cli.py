@@ -21,6 +21,7 @@ from presence.spool import Spool
 from presence.state_file import load_state, peek_state
 from presence.stats import run_stats
 from presence.interfaces import ScanError
+from presence.notify import Notifier
 from presence.passive_listen import WifiListener
 from presence.wifi_scan import WifiSource
 
@@ -83,7 +84,8 @@ def main(argv=None):
         return discover(config, peek_state(state_path), args)
     clock = SystemClock()
     state = load_state(state_path, clock.now())
-    daemon = Daemon(config, state, make_sink(config, args.dry_run, state_path), state_path, clock)
+    daemon = Daemon(config, state, make_sink(config, args.dry_run, state_path), state_path, clock,
+                    notifier=Notifier() if command == "run" else None)
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips)
     if command == "once":
