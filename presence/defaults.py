@@ -49,7 +49,7 @@ DEFAULT_SPOOL_MAX_MB = 100
 SPOOL_FOLDER = "graphite-spool"
 
 # A person's key may not shadow an aggregate metric.
-RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi"})
+RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi", "events"})
 
 STATE_VERSION = 1
 EX_CONFIG = 78

@@ -7,7 +7,7 @@ import time
 
 from graphite_helper import build_message
 from presence import defaults
-from presence.metrics import metric_values, tick_time
+from presence.metrics import event_values, metric_values, tick_time
 from presence.notify import Notifier
 from presence.observations import SourceReport
 from presence.state import evaluate, ingest
@@ -59,6 +59,7 @@ class Daemon:
         self._saved = state_to_dict(state, 0) | {"saved_at": 0}
         self._last_ping = 0.0
         self._ready = False
+        self._unsent_transitions = []
 
     def ingest(self, report):
         if report.source == "wifi" and report.ok:
@@ -74,6 +75,7 @@ class Daemon:
             log.log(_LEVELS[event.level], "%s", event.message)
         for transition in transitions:
             log.info("%s", transition.message)
+        self._unsent_transitions += transitions
         self.last_snapshot = snapshot
         return snapshot
 
@@ -85,7 +87,9 @@ class Daemon:
             except queue.Empty:
                 break
         snapshot = self.decide(at)
-        self.sink.send(build_message(self.config.graphite.prefix, metric_values(snapshot), at))
+        values = metric_values(snapshot) + event_values(self._unsent_transitions)
+        self._unsent_transitions = []
+        self.sink.send(build_message(self.config.graphite.prefix, values, at))
         self.save(at)
         return snapshot
 

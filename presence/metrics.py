@@ -26,6 +26,12 @@ def metric_values(snapshot):
     return values
 
 
+def event_values(transitions):
+    """Sparse lines for Grafana's annotations: `events.{person}.arrival` or `.departure`, value 1."""
+    names = [f"events.{t.key}.{'arrival' if t.is_home else 'departure'}" for t in transitions]
+    return [(name, 1) for name in dict.fromkeys(names)]
+
+
 def tick_time(now, interval):
     """Align `now` down to the send interval, so every series shares the same timestamps."""
     return int(now // interval * interval)

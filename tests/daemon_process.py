@@ -18,14 +18,18 @@ class DaemonProcess:
         argv = [sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", config, "--state", state,
                 "run", "--dry-run"]
         self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        self.ticks, self.stderr = {}, []
+        self.ticks, self.stderr, self.events = {}, [], []
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
 
     def _read_stdout(self):
         for line in self.proc.stdout:
             name, value, stamp = line.split()
-            self.ticks.setdefault(int(stamp), {})[name.removeprefix("home.presence.")] = int(value)
+            name = name.removeprefix("home.presence.")
+            if name.startswith("events."):
+                self.events.append((int(stamp), name.removeprefix("events.")))
+            else:
+                self.ticks.setdefault(int(stamp), {})[name] = int(value)
 
     def wait_until(self, predicate, timeout):
         """Return the first complete tick's timestamp (after now) for which predicate(tick) holds."""

@@ -107,7 +107,8 @@ def test_once_fuses_wifi_and_homeassistant(lan, tmp_path):
     assert result.returncode == 0, result.stderr
     values = {line.split()[0].removeprefix("home.presence."): int(line.split()[1])
               for line in result.stdout.splitlines()}
-    assert len(values) == 27
+    assert len([name for name in values if not name.startswith("events.")]) == 27
+    assert {name for name in values if name.startswith("events.")} == {"events.nick.arrival", "events.charlie.arrival"}
     assert (values["nick.is_home"], values["nick.from_wifi"], values["nick.from_homeassistant"]) == (1, 1, 0)
     assert (values["charlie.is_home"], values["charlie.from_wifi"], values["charlie.from_homeassistant"]) == (1, 0, 1)
     assert values["count_home"] == 2 and values["anyone_home"] == 1
@@ -121,4 +122,5 @@ def test_once_exits_0_when_home_assistant_is_dead(lan, tmp_path):
                  env={**os.environ, "PRESENCE_TEST_TOKEN": TOKEN})
     assert result.returncode == 0
     assert "homeassistant: cannot reach http://127.0.0.1:9" in result.stderr
-    assert "home.presence.nick.is_home 1 " in result.stdout and result.stdout.count("\n") == 27
+    assert "home.presence.nick.is_home 1 " in result.stdout
+    assert result.stdout.count("\n") == 27 + 1  # the set, and nick's arrival

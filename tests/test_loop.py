@@ -62,10 +62,11 @@ def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
         "archie.is_home 0", "archie.from_wifi 0", "archie.from_homeassistant 0", "archie.devices_present 0",
         "mo.is_home 0", "mo.from_wifi 0", "mo.from_homeassistant 0", "mo.devices_present 0",
         "tom.is_home 0", "tom.from_wifi 0", "tom.from_homeassistant 0", "tom.devices_present 0",
-        "count_home 2", "anyone_home 1", "wifi.devices_present_count 4"]).encode()
+        "count_home 2", "anyone_home 1", "wifi.devices_present_count 4",
+        "events.nick.arrival 1", "events.susan.arrival 1"]).encode()
     try:
         assert collector.wait_for(len(expected)) == expected
-        assert len(collector.received) == 1 and expected.count(b"\n") == 27
+        assert len(collector.received) == 1 and expected.count(b"\n") == 27 + 2  # the set, and two arrivals
     finally:
         sender.close()
         collector.close()
@@ -170,3 +171,16 @@ def test_homeassistant_backs_off_with_jitter_and_rarely_after_a_401():
         assert refused.poll(T0).retry_after == 1800.0
     finally:
         ha.close()
+
+
+def test_a_transition_adds_its_event_line_to_that_tick_only(tmp_path, config):
+    sink = ListSink()
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
+    daemon.ingest(SourceReport(source="wifi", at=T0 - 1, ok=True,
+                               sightings=(DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 - 1),)))
+    daemon.decide(T0 - 1)  # decided between ticks, as a passive arrival is
+    daemon.tick(T0)
+    daemon.tick(T0 + 5)
+    first, second = (message.decode() for message in sink.messages)
+    assert first.endswith(f"home.presence.events.nick.arrival 1 {T0}\n") and first.count("\n") == 28
+    assert "events" not in second and second.count("\n") == 27

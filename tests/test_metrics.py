@@ -31,3 +31,14 @@ def test_opt_in_metrics_follow_the_fixed_set():
     values = metric_values(snapshot)
     assert values[:11][-3:] == [("count_home", 1), ("anyone_home", 1), ("wifi.devices_present_count", 3)]
     assert values[11:] == [("wifi.guest_devices_count", 1), ("nick.seconds_since_seen", 12)]
+
+
+def test_transitions_become_sparse_event_lines():
+    from presence.metrics import event_values
+    from presence.state import Transition
+
+    transitions = [Transition("susan", True, 0, "wifi x"), Transition("tom", False, 0, "gone"),
+                   Transition("susan", False, 1, "gone"), Transition("susan", True, 2, "wifi x")]
+    assert event_values(transitions) == [("events.susan.arrival", 1), ("events.tom.departure", 1),
+                                         ("events.susan.departure", 1)]
+    assert event_values([]) == []

@@ -90,6 +90,11 @@ def test_a_day_in_the_household(household):
     gaps = [int(seconds) for seconds in re.findall(r"home -> away \(last seen (\d+) s ago by wifi", log)]
     assert len(gaps) == len(PEOPLE) and all(GRACE <= gap <= GRACE + 1 for gap in gaps), gaps
 
+    # Each arrival and departure went out once as a sparse event line, for Grafana's annotations.
+    events = [name for _, name in daemon.events]
+    for name in PEOPLE:
+        assert events.count(f"{name}.departure") == 1 and events.count(f"{name}.arrival") >= 2, events
+
     saved = json.loads(open(state).read())
     assert saved["devices"][PHONES["archie"]]["ip"] == "198.51.100.55"
     assert ROUTER not in saved["devices"] and GUEST in saved["devices"]
