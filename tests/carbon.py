@@ -14,7 +14,7 @@ retentions = 1s:1h,1m:1d
 
 [default]
 pattern = .*
-retentions = 60s:1d
+retentions = 1s:1h,1m:1d
 """
 
 
