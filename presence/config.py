@@ -1,126 +1,19 @@
 """Read people_config.yaml once into typed objects, reporting every problem by key path."""
 
-import ipaddress
 import os
-import re
-import unicodedata
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import yaml
 
 from presence import defaults
-from presence.macs import is_multicast, normalise_mac
+from presence.config_model import (Config, ConfigError, GraphiteConfig, HomeAssistantConfig, MetricsConfig,
+                                   NetworkConfig, Person, WifiConfig)
+from presence.config_sections import (METRICS_KEYS, TOP_KEYS, Checker, graphite_section, homeassistant_section,
+                                      ignore_macs_section, network_section, people_section, person_key,
+                                      wifi_section)
 
-
-class ConfigError(Exception):
-    """The configuration cannot be used; `problems` lists each one with its key path."""
-
-    def __init__(self, source, problems):
-        self.source = source
-        self.problems = list(problems)
-        super().__init__(str(self))
-
-    def __str__(self):
-        lines = [f"{self.source}: invalid configuration ({len(self.problems)} problem"
-                 f"{'' if len(self.problems) == 1 else 's'}):"]
-        lines += [f"  {self.source}: {problem}" for problem in self.problems]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class Person:
-    name: str
-    key: str
-    macs: tuple = ()
-    homeassistant_entities: tuple = ()
-    offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    cidrs: tuple
-    interface: str = None
-
-
-@dataclass(frozen=True)
-class WifiConfig:
-    scan_interval: float = defaults.DEFAULT_SCAN_INTERVAL
-    offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
-    wake_knock: bool = True
-
-
-@dataclass(frozen=True)
-class MetricsConfig:
-    """Opt-in metrics beyond the fixed set."""
-
-    guest_devices: bool = False
-    seconds_since_seen: bool = False
-
-
-@dataclass(frozen=True)
-class HomeAssistantConfig:
-    url: str
-    token_env: str = defaults.DEFAULT_HA_TOKEN_ENV
-    poll_interval: float = defaults.DEFAULT_HA_POLL_INTERVAL
-    timeout: float = defaults.DEFAULT_HA_TIMEOUT
-    stale_after: float = None
-    ca_bundle: str = None
-
-    @property
-    def max_age(self):
-        """Seconds a successful answer is trusted without a newer one."""
-        if self.stale_after is not None:
-            return self.stale_after
-        return self.poll_interval * defaults.DEFAULT_HA_STALE_POLLS
-
-
-@dataclass(frozen=True)
-class GraphiteConfig:
-    host: str = None
-    port: int = defaults.DEFAULT_GRAPHITE_PORT
-    prefix: str = defaults.DEFAULT_PREFIX
-    send_interval: int = defaults.DEFAULT_SEND_INTERVAL
-    spool_max_mb: float = defaults.DEFAULT_SPOOL_MAX_MB
-    render_url: str = None
-
-
-@dataclass(frozen=True)
-class Config:
-    path: str
-    network: NetworkConfig
-    wifi: WifiConfig
-    homeassistant: HomeAssistantConfig
-    graphite: GraphiteConfig
-    state_file: str
-    people: tuple
-    ignore_macs: frozenset = frozenset()
-    metrics: MetricsConfig = MetricsConfig()
-    mac_owner: dict = field(default_factory=dict, compare=False)
-
-    def grace_for(self, mac):
-        """Offline grace of the device: its owner's, or the global one for unmapped devices."""
-        owner = self.mac_owner.get(mac)
-        return owner.offline_grace if owner else self.wifi.offline_grace
-
-
-_TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics"}
-_NETWORK_KEYS = {"interface", "cidrs"}
-_WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
-_METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
-_HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
-_GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
-_PERSON_KEYS = {"name", "macs", "homeassistant_entities", "offline_grace"}
-_ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")
-_PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
-_IFACE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def person_key(name):
-    """Turn a display name into a Graphite-safe metric key (`Zoë Smith` -> `zoe_smith`)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9_-]+", "_", ascii_name.lower()).strip("_-")
+# The model's names belong to this module's interface too: callers import them from here.
+__all__ = ["Config", "ConfigError", "GraphiteConfig", "HomeAssistantConfig", "MetricsConfig", "NetworkConfig",
+           "Person", "WifiConfig", "default_config_path", "load_config", "parse_config", "person_key"]
 
 
 def default_config_path(environ=os.environ):
@@ -147,252 +40,22 @@ def load_config(path):
 
 def parse_config(raw, path="<config>"):
     """Validate an already parsed YAML document."""
-    check = _Checker()
+    check = Checker()
     if not isinstance(raw, dict):
         raise ConfigError(path, ["the file must be a YAML mapping with at least a 'network' section"])
-    check.unknown_keys(raw, _TOP_KEYS, "")
-    network = _network(check, raw)
-    wifi = _wifi(check, raw.get("wifi", {}))
-    homeassistant = _homeassistant(check, raw.get("homeassistant"))
-    graphite = _graphite(check, raw.get("graphite", {}))
+    check.unknown_keys(raw, TOP_KEYS, "")
+    network = network_section(check, raw)
+    wifi = wifi_section(check, raw.get("wifi", {}))
+    homeassistant = homeassistant_section(check, raw.get("homeassistant"))
+    graphite = graphite_section(check, raw.get("graphite", {}))
     state_file = check.string(raw.get("state_file", defaults.DEFAULT_STATE_FILE), "state_file")
-    ignore = _ignore_macs(check, raw.get("ignore_macs", []))
-    people, owner = _people(check, raw.get("people", []), wifi, homeassistant, ignore)
-    section = check.mapping(raw.get("metrics", {}), "metrics", _METRICS_KEYS)
+    ignore = ignore_macs_section(check, raw.get("ignore_macs", []))
+    people, owner = people_section(check, raw.get("people", []), wifi, homeassistant, ignore)
+    section = check.mapping(raw.get("metrics", {}), "metrics", METRICS_KEYS)
     metrics = MetricsConfig(**{key: check.boolean(section.get(key, False), f"metrics.{key}")
-                               for key in sorted(_METRICS_KEYS)})
+                               for key in sorted(METRICS_KEYS)})
     if check.problems:
         raise ConfigError(path, check.problems)
     return Config(path=path, network=network, wifi=wifi, homeassistant=homeassistant,
                   graphite=graphite, state_file=state_file, people=tuple(people),
                   ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics)
-
-
-class _Checker:
-    """Collects problems instead of stopping at the first one."""
-
-    def __init__(self):
-        self.problems = []
-
-    def fail(self, path, message):
-        self.problems.append(f"{path}: {message}" if path else message)
-
-    def mapping(self, value, path, allowed):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, f"must be a mapping of keys, not {_describe(value)}")
-            return {}
-        self.unknown_keys(value, allowed, path)
-        return value
-
-    def unknown_keys(self, value, allowed, path):
-        for key in value:
-            if key not in allowed:
-                where = f"{path}.{key}" if path else str(key)
-                self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-    def sequence(self, value, path):
-        if not isinstance(value, list):
-            self.fail(path, f"must be a list, not {_describe(value)}")
-            return []
-        return value
-
-    def number(self, value, path, minimum, integer=False):
-        kind = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kind) or value != value:
-            self.fail(path, f"must be a {'whole ' if integer else ''}number, not {_describe(value)}")
-            return None
-        if value < minimum:
-            self.fail(path, f"must be at least {minimum}, not {value}")
-            return None
-        return value if integer else float(value)
-
-    def boolean(self, value, path):
-        if not isinstance(value, bool):
-            self.fail(path, f"must be true or false, not {_describe(value)}")
-            return False
-        return value
-
-    def string(self, value, path, pattern=None, what="a string"):
-        if not isinstance(value, str) or not value.strip():
-            self.fail(path, f"must be {what}, not {_describe(value)}")
-            return None
-        if pattern and not pattern.fullmatch(value):
-            self.fail(path, f"{value!r} is not {what}")
-            return None
-        return value
-
-    def mac(self, value, path):
-        mac = normalise_mac(value)
-        if mac is None:
-            self.fail(path, f"{value!r} is not a MAC address")
-        elif is_multicast(mac):
-            self.fail(path, f"{mac} is a multicast address, not a device's")
-            mac = None
-        return mac
-
-
-def _describe(value):
-    return "empty" if value is None else f"{type(value).__name__} {value!r}"
-
-
-def _network(check, raw):
-    if "network" not in raw:
-        check.fail("network", "missing: the section with 'cidrs' (the LAN to scan) is required")
-        return NetworkConfig(cidrs=())
-    section = check.mapping(raw["network"], "network", _NETWORK_KEYS)
-    interface = section.get("interface")
-    if interface is not None:
-        interface = check.string(interface, "network.interface", _IFACE, "an interface name")
-    if "cidrs" not in section:
-        check.fail("network.cidrs", "missing: list the networks to scan, e.g. [192.168.1.0/24]")
-    cidrs = []
-    for index, item in enumerate(check.sequence(section.get("cidrs", []), "network.cidrs")):
-        path = f"network.cidrs[{index}]"
-        try:
-            network = ipaddress.IPv4Network(str(item), strict=False)
-        except ValueError:
-            check.fail(path, f"{item!r} is not an IPv4 network such as 192.168.1.0/24")
-            continue
-        if network.prefixlen < defaults.MIN_PREFIX_LENGTH:
-            check.fail(path, f"{network} has {network.num_addresses} addresses; the largest "
-                             f"network an ARP sweep covers is a /{defaults.MIN_PREFIX_LENGTH}")
-            continue
-        cidrs.append(network)
-    return NetworkConfig(cidrs=tuple(cidrs), interface=interface)
-
-
-def _wifi(check, raw):
-    section = check.mapping(raw, "wifi", _WIFI_KEYS)
-    scan = check.number(section.get("scan_interval", defaults.DEFAULT_SCAN_INTERVAL),
-                        "wifi.scan_interval", defaults.MIN_SCAN_INTERVAL)
-    grace = check.number(section.get("offline_grace", defaults.DEFAULT_OFFLINE_GRACE),
-                         "wifi.offline_grace", 0)
-    _grace_covers_a_scan(check, grace, scan, "wifi.offline_grace")
-    return WifiConfig(scan_interval=scan or defaults.DEFAULT_SCAN_INTERVAL,
-                      offline_grace=defaults.DEFAULT_OFFLINE_GRACE if grace is None else grace,
-                      wake_knock=check.boolean(section.get("wake_knock", True), "wifi.wake_knock"))
-
-
-def _grace_covers_a_scan(check, grace, scan_interval, path):
-    if grace is not None and scan_interval is not None and grace <= scan_interval:
-        check.fail(path, f"{grace:g} s is not longer than wifi.scan_interval ({scan_interval:g} s): "
-                         "people would be shown away between two sweeps")
-
-
-def _homeassistant(check, raw):
-    if raw is None:
-        return None
-    section = check.mapping(raw, "homeassistant", _HA_KEYS)
-    url = section.get("url")
-    if url is None:
-        check.fail("homeassistant.url", "missing: the address of Home Assistant, e.g. http://homeassistant.local:8123")
-    else:
-        url = _http_url(check, url, "homeassistant.url")
-    token_env = check.string(section.get("token_env", defaults.DEFAULT_HA_TOKEN_ENV),
-                             "homeassistant.token_env", _ENV_NAME, "an environment variable name")
-    poll = check.number(section.get("poll_interval", defaults.DEFAULT_HA_POLL_INTERVAL),
-                        "homeassistant.poll_interval", defaults.MIN_HA_POLL_INTERVAL)
-    timeout = check.number(section.get("timeout", defaults.DEFAULT_HA_TIMEOUT),
-                           "homeassistant.timeout", 0.1)
-    stale = section.get("stale_after")
-    if stale is not None:
-        stale = check.number(stale, "homeassistant.stale_after", 0)
-    ca_bundle = section.get("ca_bundle")
-    if ca_bundle is not None:
-        ca_bundle = check.string(ca_bundle, "homeassistant.ca_bundle", what="the path of a CA certificate file")
-    return HomeAssistantConfig(url=url or "", ca_bundle=ca_bundle,
-                               token_env=token_env or defaults.DEFAULT_HA_TOKEN_ENV,
-                               poll_interval=poll or defaults.DEFAULT_HA_POLL_INTERVAL,
-                               timeout=timeout or defaults.DEFAULT_HA_TIMEOUT, stale_after=stale)
-
-
-def _graphite(check, raw):
-    section = check.mapping(raw, "graphite", _GRAPHITE_KEYS)
-    host = section.get("host")
-    if host is not None:
-        host = check.string(host, "graphite.host", what="a host name or address")
-    port = check.number(section.get("port", defaults.DEFAULT_GRAPHITE_PORT), "graphite.port", 1, integer=True)
-    if port is not None and port > 65535:
-        check.fail("graphite.port", f"must be at most 65535, not {port}")
-    prefix = check.string(section.get("prefix", defaults.DEFAULT_PREFIX), "graphite.prefix", _PREFIX,
-                          "a metric prefix made of [A-Za-z0-9_-] parts joined by dots")
-    send = check.number(section.get("send_interval", defaults.DEFAULT_SEND_INTERVAL),
-                        "graphite.send_interval", 1, integer=True)
-    spool = check.number(section.get("spool_max_mb", defaults.DEFAULT_SPOOL_MAX_MB), "graphite.spool_max_mb", 1)
-    render_url = section.get("render_url")
-    if render_url is not None:
-        render_url = _http_url(check, render_url, "graphite.render_url")
-    return GraphiteConfig(host=host, port=port or defaults.DEFAULT_GRAPHITE_PORT,
-                          prefix=prefix or defaults.DEFAULT_PREFIX,
-                          send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
-                          spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url)
-
-
-def _http_url(check, value, path):
-    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
-        check.fail(path, f"{value!r} is not an http:// or https:// URL")
-        return None
-    return value.rstrip("/")
-
-
-def _ignore_macs(check, raw):
-    macs = []
-    for index, item in enumerate(check.sequence(raw, "ignore_macs") if raw is not None else []):
-        mac = check.mac(item, f"ignore_macs[{index}]")
-        if mac:
-            macs.append(mac)
-    return macs
-
-
-def _people(check, raw, wifi, homeassistant, ignore):
-    people, owner, seen_keys, mac_paths = [], {}, {}, {}
-    for index, item in enumerate(check.sequence(raw, "people") if raw is not None else []):
-        path = f"people[{index}]"
-        if not isinstance(item, dict):
-            check.fail(path, f"must be a mapping with at least 'name', not {_describe(item)}")
-            continue
-        check.unknown_keys(item, _PERSON_KEYS, path)
-        name = check.string(item.get("name"), f"{path}.name", what="a name")
-        key = person_key(name) if name else None
-        if name and not key:
-            check.fail(f"{path}.name", f"{name!r} leaves no letters or digits for the metric key")
-        elif key in defaults.RESERVED_PERSON_KEYS:
-            check.fail(f"{path}.name", f"{name!r} gives the metric key {key!r}, which is reserved")
-        elif key in seen_keys:
-            check.fail(f"{path}.name", f"{name!r} gives the metric key {key!r}, as {seen_keys[key]} does")
-        elif key:
-            seen_keys[key] = f"{path}.name"
-        macs = []
-        for mac_index, value in enumerate(check.sequence(item.get("macs", []), f"{path}.macs")):
-            mac_path = f"{path}.macs[{mac_index}]"
-            mac = check.mac(value, mac_path)
-            if mac is None:
-                continue
-            if mac in mac_paths:
-                check.fail(mac_path, f"{mac} is already listed at {mac_paths[mac]}")
-            elif mac in ignore:
-                check.fail(mac_path, f"{mac} is also in ignore_macs")
-            else:
-                mac_paths[mac] = mac_path
-                macs.append(mac)
-        entities = []
-        raw_entities = check.sequence(item.get("homeassistant_entities", []), f"{path}.homeassistant_entities")
-        if raw_entities and homeassistant is None:
-            check.fail(f"{path}.homeassistant_entities", "set, but there is no 'homeassistant' section")
-        for entity_index, value in enumerate(raw_entities):
-            entity = check.string(value, f"{path}.homeassistant_entities[{entity_index}]", _ENTITY,
-                                  "an entity id of person.*, device_tracker.*, binary_sensor.* or input_boolean.*")
-            if entity:
-                entities.append(entity)
-        grace = item.get("offline_grace")
-        if grace is not None:
-            grace = check.number(grace, f"{path}.offline_grace", 0)
-            _grace_covers_a_scan(check, grace, wifi.scan_interval, f"{path}.offline_grace")
-        if name and key:
-            person = Person(name=name, key=key, macs=tuple(macs), homeassistant_entities=tuple(entities),
-                            offline_grace=wifi.offline_grace if grace is None else grace)
-            people.append(person)
-            owner.update({mac: person for mac in macs})
-    return people, owner

@@ -6,7 +6,6 @@ puts some of the example household's devices on it, and runs the daemon there on
 """
 
 import os
-import subprocess
 import sys
 import tempfile
 

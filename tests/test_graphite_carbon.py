@@ -124,7 +124,7 @@ def test_spool_bound_keeps_the_newest_and_logs_what_was_dropped(carbon, tmp_path
         daemon.tick(first + i)
     sender.close()
     assert spool.dropped_lines > 0 and spool.bytes <= tick_size * 10
-    assert f"dropped the oldest" in caplog.text
+    assert "dropped the oldest" in caplog.text
     on_disk = sum(os.path.getsize(tmp_path / "spool" / name) for name in os.listdir(tmp_path / "spool"))
     assert on_disk <= tick_size * 10
     kept = on_disk // tick_size

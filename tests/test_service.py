@@ -115,7 +115,7 @@ def test_unprivileged_user_with_only_cap_net_raw_sweeps_and_notifies(installed, 
         out, err = daemon.communicate(timeout=10)
     assert daemon.returncode == 0, err
     assert "CAP_NET_RAW" not in err
-    assert f"home.presence.nick.from_wifi 1 " in out
+    assert "home.presence.nick.from_wifi 1 " in out
     state = json.load(open(f"{folder}/state.json"))
     assert state["devices"][NICK]["how"] == "arp"
     assert os.stat(f"{folder}/state.json").st_uid == 65534

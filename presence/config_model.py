@@ -1,0 +1,96 @@
+"""The configuration as typed objects; `ConfigError` lists every problem with its key path."""
+
+from dataclasses import dataclass, field
+
+from presence import defaults
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` lists each one with its key path."""
+
+    def __init__(self, source, problems):
+        self.source = source
+        self.problems = list(problems)
+        super().__init__(str(self))
+
+    def __str__(self):
+        lines = [f"{self.source}: invalid configuration ({len(self.problems)} problem"
+                 f"{'' if len(self.problems) == 1 else 's'}):"]
+        lines += [f"  {self.source}: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    key: str
+    macs: tuple = ()
+    homeassistant_entities: tuple = ()
+    offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    cidrs: tuple
+    interface: str = None
+
+
+@dataclass(frozen=True)
+class WifiConfig:
+    scan_interval: float = defaults.DEFAULT_SCAN_INTERVAL
+    offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
+    wake_knock: bool = True
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """Opt-in metrics beyond the fixed set."""
+
+    guest_devices: bool = False
+    seconds_since_seen: bool = False
+
+
+@dataclass(frozen=True)
+class HomeAssistantConfig:
+    url: str
+    token_env: str = defaults.DEFAULT_HA_TOKEN_ENV
+    poll_interval: float = defaults.DEFAULT_HA_POLL_INTERVAL
+    timeout: float = defaults.DEFAULT_HA_TIMEOUT
+    stale_after: float = None
+    ca_bundle: str = None
+
+    @property
+    def max_age(self):
+        """Seconds a successful answer is trusted without a newer one."""
+        if self.stale_after is not None:
+            return self.stale_after
+        return self.poll_interval * defaults.DEFAULT_HA_STALE_POLLS
+
+
+@dataclass(frozen=True)
+class GraphiteConfig:
+    host: str = None
+    port: int = defaults.DEFAULT_GRAPHITE_PORT
+    prefix: str = defaults.DEFAULT_PREFIX
+    send_interval: int = defaults.DEFAULT_SEND_INTERVAL
+    spool_max_mb: float = defaults.DEFAULT_SPOOL_MAX_MB
+    render_url: str = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    network: NetworkConfig
+    wifi: WifiConfig
+    homeassistant: HomeAssistantConfig
+    graphite: GraphiteConfig
+    state_file: str
+    people: tuple
+    ignore_macs: frozenset = frozenset()
+    metrics: MetricsConfig = MetricsConfig()
+    mac_owner: dict = field(default_factory=dict, compare=False)
+
+    def grace_for(self, mac):
+        """Offline grace of the device: its owner's, or the global one for unmapped devices."""
+        owner = self.mac_owner.get(mac)
+        return owner.offline_grace if owner else self.wifi.offline_grace
