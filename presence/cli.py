@@ -27,8 +27,6 @@ from presence.wifi_scan import WifiSource
 
 log = logging.getLogger("presence")
 
-COMMANDS = ("run", "once", "discover", "check", "stats")
-
 
 def build_parser():
     parser = argparse.ArgumentParser(

@@ -35,6 +35,12 @@ def _hex_ip(text):
     return struct.unpack("<I", bytes.fromhex(text))[0]
 
 
+def in_networks(ip, networks):
+    """Tell whether the IPv4 address `ip` lies in one of `networks`."""
+    address = ipaddress.IPv4Address(ip)
+    return any(address in network for network in networks)
+
+
 def scan_interface(network_config):
     """Return the interface to scan: the configured one, or the one routing to the first CIDR."""
     if network_config.interface:

@@ -1,10 +1,9 @@
 """The fallback without CAP_NET_RAW: the kernel's neighbour table, fresh entries only."""
 
-import ipaddress
 import json
 import subprocess
 
-from presence.interfaces import ScanError
+from presence.interfaces import ScanError, in_networks
 from presence.macs import normalise_mac
 
 _FRESH_STATES = {"REACHABLE", "DELAY", "PROBE"}
@@ -21,6 +20,6 @@ def read_neighbours(iface, networks):
     for entry in json.loads(output or "[]"):
         mac = normalise_mac(entry.get("lladdr", ""))
         fresh = _FRESH_STATES.intersection(entry.get("state", []))
-        if mac and fresh and any(ipaddress.IPv4Address(entry["dst"]) in n for n in networks):
+        if mac and fresh and in_networks(entry["dst"], networks):
             found[mac] = entry["dst"]
     return found

@@ -1,7 +1,6 @@
 """Passive listening between sweeps: a device's own ARP, DHCP or mDNS frame is a fresh sighting."""
 
 import ctypes
-import ipaddress
 import logging
 import select
 import socket
@@ -9,9 +8,9 @@ import struct
 
 from presence import defaults
 from presence.frames import ETH_P_ALL, PASSIVE_FILTER, parse_heard
-from presence.interfaces import ScanError, interface_addresses, scan_interface
+from presence.interfaces import ScanError, in_networks, interface_addresses, scan_interface
 from presence.observations import DeviceSighting, SourceReport
-from presence.wifi_scan import open_packet_socket
+from presence.wifi_scan import drain, open_packet_socket
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ class WifiListener:
             return
         try:
             attach_filter(sock, PASSIVE_FILTER)
-            self._drain(sock)
+            drain(sock)  # what arrived before the filter was attached is unfiltered
             while not stop.is_set():
                 if not select.select([sock], [], [], 0.2)[0]:
                     continue
@@ -70,7 +69,7 @@ class WifiListener:
         heard = parse_heard(frame)
         if heard is None or packet_type == PACKET_OUTGOING or heard.mac == own_mac:
             return None
-        ip = heard.ip if heard.ip and self._in_networks(heard.ip) else None
+        ip = heard.ip if heard.ip and in_networks(heard.ip, self.network_config.cidrs) else None
         previous = self._last_report.get(heard.mac)
         if previous and at - previous[0] < self.min_interval and not (heard.hostname and heard.hostname != previous[1]):
             return None
@@ -80,12 +79,3 @@ class WifiListener:
         sighting = DeviceSighting(mac=heard.mac, ip=ip, at=at, how=heard.how, hostname=heard.hostname)
         return SourceReport(source=self.name, at=at, ok=True, sightings=(sighting,))
 
-    def _in_networks(self, ip):
-        address = ipaddress.IPv4Address(ip)
-        return any(address in network for network in self.network_config.cidrs)
-
-    @staticmethod
-    def _drain(sock):
-        # Frames that arrived before the filter was attached are unfiltered.
-        while select.select([sock], [], [], 0)[0]:
-            sock.recv(2048)

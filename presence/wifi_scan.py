@@ -1,6 +1,5 @@
 """The WiFi source: a broadcast ARP sweep, then unicast re-probes of the people's missing devices."""
 
-import ipaddress
 import logging
 import select
 import socket
@@ -8,7 +7,7 @@ import time
 
 from presence import defaults
 from presence.frames import ETH_P_ARP, arp_request, parse_arp_reply, udp_knock, with_destination, with_target
-from presence.interfaces import ScanError, interface_addresses, scan_interface
+from presence.interfaces import ScanError, in_networks, interface_addresses, scan_interface
 from presence.neighbours import read_neighbours
 from presence.observations import DeviceSighting, SourceReport
 
@@ -34,6 +33,12 @@ def open_packet_socket(iface, protocol):
     return sock
 
 
+def drain(sock):
+    """Discard every frame already waiting on `sock`."""
+    while select.select([sock], [], [], 0)[0]:
+        sock.recv(65536)
+
+
 class ArpSweeper:
     """One reused raw socket: a burst of broadcast requests, then unicast re-probes of missing devices."""
 
@@ -50,7 +55,8 @@ class ArpSweeper:
 
     def sweep(self, watch=None):
         """Return {mac: ip} of every device that answered; `watch` maps MACs to re-probe to their last IP."""
-        self._drain()
+        # Frames queued since the last sweep carry no time of their own; only fresh replies count.
+        drain(self.sock)
         found = {}
         for frame in self.frames:
             self.sock.send(frame)
@@ -64,7 +70,7 @@ class ArpSweeper:
         # A dozing phone misses most broadcasts but gets every unicast frame: ask it directly.
         frames = {}
         for mac, ip in missing.items():
-            if ip and self._in_networks(ip):
+            if ip and in_networks(ip, self.networks):
                 frames[mac] = [with_destination(with_target(self.template, ip), mac)]
                 if self.knock:
                     frames[mac].append(udp_knock(self.mac, self.ip, mac, ip))
@@ -87,17 +93,9 @@ class ArpSweeper:
             if not select.select([self.sock], [], [], remaining)[0]:
                 continue
             reply = parse_arp_reply(self.sock.recv(128))
-            if reply and reply[0] != self.mac and self._in_networks(reply[1]):
+            if reply and reply[0] != self.mac and in_networks(reply[1], self.networks):
                 found[reply[0]] = reply[1]
 
-    def _in_networks(self, ip):
-        address = ipaddress.IPv4Address(ip)
-        return any(address in network for network in self.networks)
-
-    def _drain(self):
-        # Frames queued since the last sweep carry no time of their own; only fresh replies count.
-        while select.select([self.sock], [], [], 0)[0]:
-            self.sock.recv(128)
 
     def close(self):
         self.sock.close()

@@ -49,6 +49,16 @@ def lan():
         yield network
 
 
+@pytest.fixture
+def nft_lan():
+    """The same LAN, where `nft` can also make devices doze or go deaf."""
+    from tests.lab import Lan, require_lab
+
+    require_lab(nft=True)
+    with Lan() as network:
+        yield network
+
+
 def write_config(path, raw):
     """Write a config dict as YAML and return its path as a string."""
     import yaml

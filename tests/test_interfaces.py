@@ -32,3 +32,11 @@ def test_interface_addresses_of_loopback():
     assert interface_addresses("lo") == ("00:00:00:00:00:00", "127.0.0.1")
     with pytest.raises(ScanError, match="no interface 'nosuch0'"):
         interface_addresses("nosuch0")
+
+
+def test_in_networks():
+    from presence.interfaces import in_networks
+
+    networks = (ipaddress.IPv4Network("198.51.100.0/24"), ipaddress.IPv4Network("203.0.113.0/25"))
+    assert in_networks("198.51.100.7", networks) and in_networks("203.0.113.100", networks)
+    assert not in_networks("203.0.113.200", networks) and not in_networks("192.0.2.1", networks)

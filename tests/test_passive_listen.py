@@ -9,20 +9,9 @@ import threading
 import time
 from datetime import datetime
 
-import pytest
-
 from tests.conftest import ROOT, make_config, write_config
 
 PEOPLE = {"archie": "da:a1:19:00:00:41", "mo": "da:a1:19:00:00:42", "tom": "da:a1:19:00:00:43"}
-
-
-@pytest.fixture
-def nft_lan():
-    from tests.lab import Lan, require_lab
-
-    require_lab(nft=True)
-    with Lan() as network:
-        yield network
 
 
 def arrivals(lines):

@@ -17,15 +17,6 @@ SUSAN_LAPTOP, GUEST, ROUTER = "02:00:00:00:02:02", "da:a1:19:00:00:99", "02:00:0
 
 
 @pytest.fixture
-def nft_lan():
-    from tests.lab import Lan, require_lab
-
-    require_lab(nft=True)
-    with Lan() as network:
-        yield network
-
-
-@pytest.fixture
 def household(nft_lan, tmp_path):
     raw = make_config(wifi={"scan_interval": SCAN, "offline_grace": GRACE}, graphite={"send_interval": 1})
     raw["people"] = [{"name": name, "macs": [mac] + ([SUSAN_LAPTOP] if name == "susan" else [])}

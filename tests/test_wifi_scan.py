@@ -3,21 +3,10 @@
 import json
 import sys
 
-import pytest
-
 from tests.conftest import ROOT, cli, make_config, write_config
 
 NO_NET_RAW = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
 CIDR = "198.51.100.0/24"
-
-
-@pytest.fixture
-def nft_lan():
-    from tests.lab import Lan, require_lab
-
-    require_lab(nft=True)
-    with Lan() as network:
-        yield network
 
 
 def probe(lan, *args):
