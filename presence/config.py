@@ -6,14 +6,14 @@ import yaml
 
 from presence import defaults
 from presence.config_model import (Config, ConfigError, GraphiteConfig, HomeAssistantConfig, MetricsConfig,
-                                   NetworkConfig, Person, WifiConfig)
+                                   NetworkConfig, Person, ReportConfig, WifiConfig)
 from presence.config_sections import (METRICS_KEYS, TOP_KEYS, Checker, graphite_section, homeassistant_section,
                                       ignore_macs_section, network_section, people_section, person_key,
-                                      wifi_section)
+                                      report_section, wifi_section)
 
 # The model's names belong to this module's interface too: callers import them from here.
 __all__ = ["Config", "ConfigError", "GraphiteConfig", "HomeAssistantConfig", "MetricsConfig", "NetworkConfig",
-           "Person", "WifiConfig", "default_config_path", "load_config", "parse_config", "person_key"]
+           "Person", "ReportConfig", "WifiConfig", "default_config_path", "load_config", "parse_config", "person_key"]
 
 
 def default_config_path(environ=os.environ):
@@ -54,8 +54,9 @@ def parse_config(raw, path="<config>"):
     section = check.mapping(raw.get("metrics", {}), "metrics", METRICS_KEYS)
     metrics = MetricsConfig(**{key: check.boolean(section.get(key, False), f"metrics.{key}")
                                for key in sorted(METRICS_KEYS)})
+    report = report_section(check, raw.get("report", {}), graphite)
     if check.problems:
         raise ConfigError(path, check.problems)
     return Config(path=path, network=network, wifi=wifi, homeassistant=homeassistant,
                   graphite=graphite, state_file=state_file, people=tuple(people),
-                  ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics)
+                  ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics, report=report)

@@ -78,6 +78,18 @@ class GraphiteConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """Where `report` reads the household's electricity; `power` and `energy_counter` exclude each other."""
+
+    render_url: str = None
+    power: str = None
+    energy_counter: str = None
+    energy_unit: str = defaults.DEFAULT_ENERGY_UNIT
+    timezone: str = None
+    timeout: float = defaults.DEFAULT_REPORT_TIMEOUT
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     network: NetworkConfig
@@ -88,6 +100,7 @@ class Config:
     people: tuple
     ignore_macs: frozenset = frozenset()
     metrics: MetricsConfig = MetricsConfig()
+    report: ReportConfig = ReportConfig()
     mac_owner: dict = field(default_factory=dict, compare=False)
 
     def grace_for(self, mac):

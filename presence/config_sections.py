@@ -4,17 +4,21 @@ import ipaddress
 import re
 import unicodedata
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from presence import defaults
-from presence.config_model import GraphiteConfig, HomeAssistantConfig, NetworkConfig, Person, WifiConfig
+from presence.config_model import (GraphiteConfig, HomeAssistantConfig, NetworkConfig, Person, ReportConfig,
+                                   WifiConfig)
 from presence.macs import is_multicast, normalise_mac
 
-TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics"}
+TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics",
+            "report"}
 _NETWORK_KEYS = {"interface", "cidrs"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
 METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
+_REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezone", "timeout"}
 _PERSON_KEYS = {"name", "macs", "homeassistant_entities", "offline_grace"}
 _ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
@@ -188,6 +192,41 @@ def graphite_section(check, raw):
                           prefix=prefix or defaults.DEFAULT_PREFIX,
                           send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
                           spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url)
+
+
+def report_section(check, raw, graphite):
+    section = check.mapping(raw, "report", _REPORT_KEYS)
+    render_url = section.get("render_url")
+    if render_url is not None:
+        render_url = _http_url(check, render_url, "report.render_url")
+    targets = {}
+    for key in ("power", "energy_counter"):
+        if section.get(key) is not None:
+            targets[key] = check.string(section[key], f"report.{key}", what="a Graphite metric or target")
+    if len(targets) == 2:
+        check.fail("report.energy_counter", "set either report.power (watts) or report.energy_counter "
+                                            "(a cumulative meter reading), not both")
+    unit = section.get("energy_unit", defaults.DEFAULT_ENERGY_UNIT)
+    if unit not in defaults.ENERGY_UNITS:
+        check.fail("report.energy_unit", f"must be one of {', '.join(defaults.ENERGY_UNITS)}, not {_describe(unit)}")
+        unit = defaults.DEFAULT_ENERGY_UNIT
+    timezone = section.get("timezone")
+    if timezone is not None:
+        timezone = time_zone(check, timezone, "report.timezone")
+    timeout = check.number(section.get("timeout", defaults.DEFAULT_REPORT_TIMEOUT), "report.timeout", 1)
+    return ReportConfig(render_url=render_url or graphite.render_url, power=targets.get("power"),
+                        energy_counter=targets.get("energy_counter"), energy_unit=unit, timezone=timezone,
+                        timeout=timeout or defaults.DEFAULT_REPORT_TIMEOUT)
+
+
+def time_zone(check, value, path):
+    """Return `value` when it names an IANA time zone such as Europe/Berlin, else record the problem."""
+    try:
+        ZoneInfo(value)
+        return value
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        check.fail(path, f"{value!r} is not a time zone name such as Europe/Berlin (see timedatectl list-timezones)")
+        return None
 
 
 def _http_url(check, value, path):

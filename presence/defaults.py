@@ -51,6 +51,17 @@ SPOOL_FOLDER = "graphite-spool"
 # A person's key may not shadow an aggregate metric.
 RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi", "events"})
 
+# `report`: the finest step it analyses (Graphite is asked to consolidate finer points to it),
+# the percentile of hourly means taken as the idle ("always on") load, the share of an hour's
+# power data needed for that hour to count, and the render API's timeout.
+REPORT_MIN_STEP = 60
+IDLE_PERCENTILE = 5
+IDLE_HOUR_COVERAGE = 0.9
+DEFAULT_REPORT_TIMEOUT = 60.0
+ENERGY_UNITS = {"Wh": 1.0, "kWh": 1000.0}
+DEFAULT_ENERGY_UNIT = "kWh"
+
 STATE_VERSION = 1
+EX_USAGE = 64
 EX_CONFIG = 78
 SHUTDOWN_DEADLINE = 2.0
