@@ -23,6 +23,7 @@ from presence.stats import run_stats
 from presence.interfaces import ScanError
 from presence.notify import Notifier
 from presence.passive_listen import WifiListener
+from presence.report import run_report
 from presence.wifi_scan import WifiSource
 
 log = logging.getLogger("presence")
@@ -55,6 +56,24 @@ def build_parser():
     stats = commands.add_parser("stats", help="silence gaps per device, to choose a grace period",
                                 description="Show each mapped device's silences while its person was home.")
     stats.add_argument("--json", action="store_true", help="print JSON")
+    report = commands.add_parser(
+        "report", help="what the home uses when nobody is there: occupancy against electricity, from Graphite",
+        description="Read presence and the household's electricity from Graphite's render API and report "
+                    "energy while empty vs occupied, the idle load, each person's extra power and the "
+                    "hour-of-day profile.")
+    report.add_argument("--from", dest="from_", default="-7d", metavar="WHEN",
+                        help="start: -7d, -12h, -30min, -2w, -1y, a date (2026-03-29) or date-time, "
+                             "on the household's clock (default: -7d)")
+    report.add_argument("--until", default="now", metavar="WHEN", help="end, same forms (default: now)")
+    report.add_argument("--render-url", help="graphite-web's address (default: report.render_url, "
+                                             "else graphite.render_url)")
+    electricity = report.add_mutually_exclusive_group()
+    electricity.add_argument("--power", metavar="METRIC", help="household power in watts (default: report.power)")
+    electricity.add_argument("--energy-counter", metavar="METRIC",
+                             help="cumulative energy meter reading in report.energy_unit (default: "
+                                  "report.energy_counter)")
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.add_argument("--png", metavar="FILE", help="also draw a figure (needs matplotlib)")
     commands.add_parser("check", help="validate the config and try every endpoint; non-zero exit on failure",
                         description="Validate the config and try the raw socket, Home Assistant and Graphite.")
     return parser
@@ -75,6 +94,8 @@ def main(argv=None):
         return defaults.EX_CONFIG
     if command == "check":
         return run_check(config, sys.stdout)
+    if command == "report":
+        return run_report(config, args, SystemClock().now(), sys.stdout)
     state_path = args.state or config.state_file
     if command == "stats":
         return run_stats(config, peek_state(state_path), sys.stdout, args.json)

@@ -1,0 +1,138 @@
+"""`report`: read presence and electricity back from Graphite and say what the home uses when empty."""
+
+import logging
+import os
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dateutil import parser as date_parser
+
+from presence import defaults
+from presence.report_analysis import analyse
+from presence.report_fetch import FetchError, fetch_all
+from presence.report_output import as_json, as_table
+from presence.report_series import common_grid, counter_power, on_grid
+
+log = logging.getLogger("presence.report")
+
+_RELATIVE = re.compile(r"-(\d+)(s|min|h|d|w|mon|y)")
+_SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 30 * 86400, "y": 365 * 86400}
+
+
+class ReportError(Exception):
+    """The report cannot be made; `status` is the exit status."""
+
+    def __init__(self, message, status=1):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_when(text, now, tz):
+    """`now`, Graphite-style `-7d` / `-12h` / `-30min` / `-2w` / `-1y`, epoch seconds, or a date or
+    date-time (`2026-03-29`, `2026-03-29 18:00`) on the household's clock. Returns epoch seconds."""
+    text = text.strip()
+    if text == "now":
+        return int(now)
+    match = _RELATIVE.fullmatch(text)
+    if match:
+        return int(now) - int(match.group(1)) * _SECONDS[match.group(2)]
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = date_parser.isoparse(text)
+    except ValueError:
+        raise ReportError(f"cannot read the time {text!r}: use now, -7d, -12h, -30min, -2w, -1y, "
+                          "a date such as 2026-03-29, or 2026-03-29T18:00", defaults.EX_USAGE) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return int(moment.timestamp())
+
+
+def household_zone(name=None, environ=os.environ):
+    """The configured zone, else the system's ($TZ, then /etc/localtime), else UTC."""
+    for candidate in (name, environ.get("TZ", "").lstrip(":") or None):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("Unknown time zone %r; ignoring it", candidate)
+    try:
+        link = os.path.realpath("/etc/localtime")
+        if "/zoneinfo/" in link:
+            return ZoneInfo(link.split("/zoneinfo/", 1)[1])
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo("UTC")
+
+
+def report_targets(config, power=None, energy_counter=None):
+    """`{name: (target, keep_last)}` for the render API, and whether electricity is a counter."""
+    report = config.report
+    if power or energy_counter:
+        electricity, is_counter = (energy_counter, True) if energy_counter else (power, False)
+    else:
+        electricity, is_counter = ((report.energy_counter, True) if report.energy_counter
+                                   else (report.power, False))
+    if not electricity:
+        raise ReportError("report needs the household's electricity: set report.power (watts) or "
+                          "report.energy_counter in the config, or pass --power / --energy-counter",
+                          defaults.EX_CONFIG)
+    prefix = config.graphite.prefix
+    targets = {"electricity": (electricity, is_counter), "anyone_home": (f"{prefix}.anyone_home", False)}
+    targets.update({f"person:{p.key}": (f"{prefix}.{p.key}.is_home", False) for p in config.people})
+    return targets, is_counter
+
+
+def build_report(config, series, start, end, tz, is_counter):
+    """Series from the render API into the report's figures (pure: no I/O, no clock)."""
+    grid = common_grid(series.values(), start, end, defaults.REPORT_MIN_STEP)
+    electricity = series["electricity"]
+    counter = None
+    if is_counter:
+        watts, in_gaps_wh, resets = counter_power(electricity.values, electricity.step,
+                                                  defaults.ENERGY_UNITS[config.report.energy_unit])
+        electricity = type(electricity)(electricity.target, electricity.start, electricity.step, watts)
+        counter = {"resets": resets, "in_gaps_kwh": in_gaps_wh / 1000}
+    power = on_grid(electricity, grid)
+    anyone = on_grid(series["anyone_home"], grid)
+    people = {p.key: on_grid(series[f"person:{p.key}"], grid) for p in config.people}
+    result = analyse(grid, power, anyone, people, tz, defaults.IDLE_PERCENTILE, defaults.IDLE_HOUR_COVERAGE)
+    if counter:
+        result["counter"] = counter
+        result["energy"]["total_kwh"] += counter["in_gaps_kwh"]
+    result["targets"] = {"electricity": series["electricity"].target,
+                         "electricity_kind": "energy counter" if is_counter else "power"}
+    return result, (grid, power, anyone)
+
+
+def run_report(config, args, now, out):
+    """The `report` command: fetch, analyse, print (and draw with --png); returns the exit status."""
+    try:
+        if args.png:
+            from presence.report_plot import require_matplotlib
+            require_matplotlib()
+        render_url = (args.render_url or config.report.render_url or "").rstrip("/")
+        if not render_url:
+            raise ReportError("report reads Graphite's render API: set report.render_url or graphite.render_url "
+                              "in the config (graphite-web's address), or pass --render-url", defaults.EX_CONFIG)
+        tz = household_zone(config.report.timezone)
+        start = parse_when(args.from_, now, tz)
+        end = parse_when(args.until, now, tz)
+        start -= start % defaults.REPORT_MIN_STEP
+        end -= end % defaults.REPORT_MIN_STEP
+        if end <= start:
+            raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", defaults.EX_USAGE)
+        targets, is_counter = report_targets(config, args.power, args.energy_counter)
+        series = fetch_all(render_url, targets, start, end, defaults.REPORT_MIN_STEP, config.report.timeout)
+        result, arrays = build_report(config, series, start, end, tz, is_counter)
+    except (ReportError, FetchError) as error:
+        log.error("report: %s", error)
+        return getattr(error, "status", 1)
+    names = {p.key: p.name for p in config.people}
+    out.write(as_json(result) + "\n" if args.json else as_table(result, names))
+    if args.png:
+        from presence.report_plot import draw
+        draw(args.png, result, *arrays)
+        log.info("report: figure written to %s", args.png)
+    return 0
