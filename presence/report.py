@@ -3,6 +3,7 @@
 import logging
 import os
 import re
+import time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
@@ -124,8 +125,12 @@ def run_report(config, args, now, out):
         if end <= start:
             raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", defaults.EX_USAGE)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
+        began = time.monotonic()
         series = fetch_all(render_url, targets, start, end, defaults.REPORT_MIN_STEP, config.report.timeout)
+        fetched = time.monotonic()
         result, arrays = build_report(config, series, start, end, tz, is_counter)
+        log.debug("report: fetched %d series (%d points) in %.2f s; analysed in %.2f s", len(series),
+                  sum(len(s.values) for s in series.values()), fetched - began, time.monotonic() - fetched)
     except (ReportError, FetchError) as error:
         log.error("report: %s", error)
         return getattr(error, "status", 1)

@@ -5,6 +5,7 @@ home): the sums of power per group are enough for the energy split, the profiles
 """
 
 import math
+from array import array
 from datetime import datetime, timezone
 
 from presence.report_fit import solve_normal
@@ -18,7 +19,7 @@ Z95 = 1.96
 def local_clock(grid, tz):
     """(hour of day, is weekend) on the household's clock for every bin, DST days included."""
     offsets = {}
-    hours, weekends = [], []
+    hours, weekends = bytearray(grid.count), bytearray(grid.count)
     for index in range(grid.count):
         stamp = grid.start + index * grid.step
         block = stamp // 900
@@ -27,26 +28,26 @@ def local_clock(grid, tz):
             moment = datetime.fromtimestamp(block * 900, timezone.utc)
             offset = offsets[block] = int(tz.utcoffset(moment.astimezone(tz)).total_seconds())
         local = stamp + offset
-        hours.append(local // 3600 % 24)
-        weekends.append((local // 86400 + 3) % 7 in WEEKEND)
+        hours[index] = local // 3600 % 24
+        weekends[index] = (local // 86400 + 3) % 7 in WEEKEND
     return hours, weekends
 
 
 def group_bins(power, anyone, people, hours, weekends):
-    """{(hour, weekend, anyone, who): [bins, bins with power, sum W, sum W^2]} and each bin's key."""
-    groups, keys = {}, []
+    """{(hour, weekend, anyone, who): [bins, bins with power, sum W, sum W^2, id]} and each bin's group id."""
+    groups, ids = {}, array("l")
     for p, a, hour, weekend, *who in zip(power, anyone, hours, weekends, *people):
         key = (hour, weekend, a, tuple(who) if a is not None else ())
-        keys.append(key)
         stats = groups.get(key)
         if stats is None:
-            stats = groups[key] = [0, 0, 0.0, 0.0]
+            stats = groups[key] = [0, 0, 0.0, 0.0, len(groups)]
+        ids.append(stats[4])
         stats[0] += 1
         if p is not None:
             stats[1] += 1
             stats[2] += p
             stats[3] += p * p
-    return groups, keys
+    return groups, ids
 
 
 def idle_load(power, grid, percentile, coverage):
@@ -77,13 +78,13 @@ def analyse(grid, power, anyone, people, tz, idle_percentile=5, idle_coverage=0.
     """
     keys_ = list(people)
     hours, weekends = local_clock(grid, tz)
-    groups, bin_keys = group_bins(power, anyone, [people[k] for k in keys_], hours, weekends)
+    groups, bin_groups = group_bins(power, anyone, [people[k] for k in keys_], hours, weekends)
     hour_s = grid.step / 3600
     sums = _Sums(len(keys_))
     for (hour, weekend, a, who), stats in groups.items():
         sums.add(hour, weekend, a, [0.0 if x is None else x for x in who], stats, hour_s)
     idle_w, idle_hours = idle_load(power, grid, idle_percentile, idle_coverage)
-    fit = _fit(groups, bin_keys, power, keys_)
+    fit = _fit(groups, bin_groups, power, keys_)
     return {
         "period": {"start": _iso(grid.start, tz), "end": _iso(grid.start + grid.count * grid.step, tz),
                    "hours_h": grid.count * hour_s, "step_s": grid.step, "time_zone": str(tz)},
@@ -114,7 +115,7 @@ class _Sums:
         self.hourly = {(weekend, hour): [0.0, 0.0, 0.0, 0.0] for weekend in (False, True) for hour in range(24)}
 
     def add(self, hour, weekend, a, who, stats, hour_s):
-        bins, with_power, sum_w, _ = stats
+        bins, with_power, sum_w = stats[:3]
         wh = sum_w * hour_s
         self.power_bins += with_power
         self.total_wh += wh
@@ -164,7 +165,7 @@ class _Sums:
             for hour in range(24)] for weekend in (False, True)}
 
 
-def _fit(groups, bin_keys, power, people):
+def _fit(groups, bin_groups, power, people):
     """Least squares of power on: per local hour, home empty / occupied (shares), plus each person.
 
     The hour-by-occupancy columns take up what happens whenever anyone is home at that hour (cooking
@@ -176,7 +177,7 @@ def _fit(groups, bin_keys, power, people):
     xty = [0.0] * size
     rows = {}
     bins = 0
-    for key, (_, n, sum_w, _) in groups.items():
+    for key, (_, n, sum_w, _, _) in groups.items():
         hour, _, a, who = key
         if a is None or not n:
             continue
@@ -189,10 +190,12 @@ def _fit(groups, bin_keys, power, people):
             for j, xj in row.items():
                 xtx[i][j] += n * xi * xj
     coefficients, inverse, kept = solve_normal(xtx, xty, names)
-    fitted = {key: sum(coefficients.get(names[i], 0.0) * x for i, x in row.items()) for key, row in rows.items()}
+    fitted = [None] * len(groups)
+    for key, row in rows.items():
+        fitted[groups[key][4]] = sum(coefficients.get(names[i], 0.0) * x for i, x in row.items())
     sse, lagged, previous = 0.0, 0.0, None
-    for p, key in zip(power, bin_keys):
-        value = fitted.get(key)
+    for p, group in zip(power, bin_groups):
+        value = fitted[group]
         if p is None or value is None:
             previous = None
             continue

@@ -273,8 +273,14 @@ def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
         raw["people"] = [{"name": "Nick"}]
         config = write_config(tmp_path / "people.yaml", raw)
         result = report_json(config, {"start": start, "end": end})
+        from presence.report_fetch import fetch_all, fetch_json
+
+        by_json = fetch_all(web.url, {"nick": (f"{home.PREFIX}.nick.is_home", False)}, start, end, 60, 60,
+                            fetch=fetch_json)["nick"]
     finally:
         web.stop()
+    assert by_json.step == 60
+    assert sum(v for v in by_json.values if v is not None) / 60 == pytest.approx(sum(nick) * 5 / 3600, rel=0.01)
     assert result["period"]["step_s"] == 60
     assert result["coverage"]["both_pct"] == pytest.approx(100, abs=1)
     # Graphite's consolidation may shift its minute bands by one 5-second point: hence 1 %.
@@ -286,3 +292,19 @@ def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
     # Alone in the house, nick's presence is the same column as "someone is home": said, not guessed.
     assert result["people"][0]["extra_w"] is None
     assert any(note.startswith("nick is always home alone, or whenever anyone is") for note in result["caveats"])
+
+
+def test_json_answers_the_same_as_raw(household):
+    """Servers without graphite-web's raw format get JSON with maxDataPoints: same series."""
+    from presence.report_fetch import fetch_all, fetch_json, fetch_raw
+
+    web, _, truth, _ = household
+    targets = {"power": (home.POWER, False), "nick": (f"{home.PREFIX}.nick.is_home", False),
+               "counter": (home.ENERGY, True)}
+    args = (web.url, targets, truth["start"], truth["end"], 60, 60)
+    raw, json_ = fetch_all(*args, fetch=fetch_raw), fetch_all(*args, fetch=fetch_json)
+    for name in targets:
+        assert (raw[name].start, raw[name].step) == (json_[name].start, json_[name].step), name
+        assert raw[name].values == json_[name].values, name
+    assert raw["power"].start == truth["start"] and raw["counter"].step == COUNTER_STEP
+    assert raw["power"].values[:10] == truth["watts"][:10]
