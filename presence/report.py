@@ -139,5 +139,5 @@ def run_report(config, args, now, out):
     if args.png:
         from presence.report_plot import draw
         draw(args.png, result, *arrays)
-        log.info("report: figure written to %s", args.png)
+        log.info("Figure written to %s", args.png)
     return 0

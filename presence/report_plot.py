@@ -30,6 +30,7 @@ def _hourly(grid, values):
 def draw(path, result, grid, power, anyone):
     import matplotlib
     matplotlib.use("Agg")
+    import matplotlib.dates
     import matplotlib.pyplot as plt
     from datetime import datetime
     from zoneinfo import ZoneInfo
@@ -47,11 +48,12 @@ def draw(path, result, grid, power, anyone):
                                for r in rows], style, color="tab:blue", label=f"someone home, {kind}s")
     if result["idle"]["idle_w"] is not None:
         profile.axhline(result["idle"]["idle_w"], color="grey", linewidth=0.8, label="idle load")
+    profile.set_ylim(bottom=0)
     profile.set(xlabel=f"hour of day ({result['period']['time_zone']})", ylabel="W", xticks=range(0, 24, 2),
                 title="Hour of day: mean power and how often someone is home")
     occupancy.set(ylabel="% of the time someone is home", ylim=(0, 105))
     handles = profile.get_legend_handles_labels()[0] + occupancy.get_legend_handles_labels()[0]
-    profile.legend(handles=handles, loc="upper left", fontsize="small")
+    profile.legend(handles=handles, loc="lower left", fontsize="small", ncols=2)
 
     empty = [p for p, a in zip(power, anyone) if p is not None and a is not None and a < 0.5]
     occupied = [p for p, a in zip(power, anyone) if p is not None and a is not None and a >= 0.5]
@@ -72,6 +74,9 @@ def draw(path, result, grid, power, anyone):
     dates = [datetime.fromtimestamp(t, tz) for t in times]
     line.plot(dates, watts, color="tab:red", linewidth=0.7, label="power (hourly mean)")
     line.set(ylabel="W", title="Timeline")
+    locator = matplotlib.dates.AutoDateLocator(tz=tz)
+    line.xaxis.set_major_locator(locator)
+    line.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator, tz=tz))
     home = line.twinx()
     home.fill_between(dates, [100 * s if s == s else 0 for s in share], step="post", color="tab:blue",
                       alpha=0.15, label="someone home (% of the hour)")
