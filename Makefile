@@ -10,7 +10,7 @@ HA_FRONTEND := 20250411.0
 HA_VENV ?= $(HOME)/.cache/presence-tests/homeassistant-$(HA_VERSION)
 HA_PYTHON ?= $(shell ls $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3 /usr/bin/python3.13 2>/dev/null | head -n 1)
 
-.PHONY: demo test venv homeassistant clean
+.PHONY: demo report-demo test venv homeassistant clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 demo: venv
 	$(VENV)/bin/python scripts/demo.py
+
+# The report on the tests' synthetic household (needs graphite-web: apt-get install graphite-web).
+report-demo: venv
+	$(VENV)/bin/python scripts/report_demo.py
 
 test: venv homeassistant
 	PRESENCE_HA_VENV=$(HA_VENV) $(VENV)/bin/python -m pytest -q tests

@@ -106,3 +106,20 @@ def write_series(whisper_dir, metric, start, step, values, retention_days=400):
     for chunk in range(0, len(points), 100_000):
         whisper.update_many(path, points[chunk:chunk + 100_000])
     return path
+
+
+def write_household(whisper_dir, start, is_home, anyone, watts):
+    """Every person's is_home, anyone_home and the power, at 1-minute points."""
+    for name in PEOPLE:
+        write_series(whisper_dir, f"{PREFIX}.{name}.is_home", start, 60, is_home[name])
+    write_series(whisper_dir, f"{PREFIX}.anyone_home", start, 60, anyone)
+    write_series(whisper_dir, POWER, start, 60, watts)
+
+
+def write_report_config(path, render_url):
+    """A config with which `report` reads this household from `render_url`."""
+    with open(path, "w") as handle:
+        handle.write(f"network: {{cidrs: [198.51.100.0/24]}}\ngraphite: {{render_url: '{render_url}'}}\n"
+                     f"report: {{power: {POWER}, timezone: {TZ}}}\npeople:\n"
+                     + "".join(f"  - name: {name.capitalize()}\n" for name in PEOPLE))
+    return path
