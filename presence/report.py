@@ -87,6 +87,11 @@ def report_targets(config, power=None, energy_counter=None):
 
 def build_report(config, series, start, end, tz, is_counter):
     """Series from the render API into the report's figures (pure: no I/O, no clock)."""
+    for name, flag in (("electricity", "--energy-counter" if is_counter else "--power"),
+                       ("anyone_home", "graphite.prefix")):
+        if not any(value is not None for value in series[name].values):
+            raise ReportError(f"Graphite has no data for {series[name].target!r} in this period: check the "
+                              f"metric name ({flag}) and the period")
     grid = common_grid(series.values(), start, end, defaults.REPORT_MIN_STEP)
     electricity = series["electricity"]
     counter = None

@@ -220,6 +220,13 @@ def test_png_without_matplotlib_says_what_to_install(household, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_a_metric_without_data_is_named(household):
+    _, config, truth, _ = household
+    done = report(config, "--from", str(truth["start"]), "--until", str(truth["end"]), "--power", "home.pwoer")
+    assert done.returncode == 1
+    assert "Graphite has no data for 'home.pwoer' in this period" in done.stderr and "--power" in done.stderr
+
+
 def test_dead_render_api_is_a_clear_error(tmp_path):
     port = free_port()
     config = write_config(tmp_path / "people.yaml", make_config(report={"power": home.POWER}))
