@@ -9,6 +9,7 @@ from array import array
 from datetime import datetime, timezone
 
 from presence.report_fit import solve_normal
+from presence.report_series import hourly_means
 
 WEEKEND = (5, 6)
 # Two people whose time at home overlaps this much cannot be told apart by the fit.
@@ -52,16 +53,7 @@ def group_bins(power, anyone, people, hours, weekends):
 
 def idle_load(power, grid, percentile, coverage):
     """The `percentile`-th percentile of hourly mean power over clock hours with enough data."""
-    means = []
-    if grid.step <= 3600 and 3600 % grid.step == 0:
-        per_hour = 3600 // grid.step
-        first = (-grid.start % 3600) // grid.step
-        for start in range(first, grid.count - per_hour + 1, per_hour):
-            known = [p for p in power[start:start + per_hour] if p is not None]
-            if len(known) >= coverage * per_hour:
-                means.append(sum(known) / len(known))
-    else:
-        means = [p for p in power if p is not None]
+    means = [mean for _, mean in hourly_means(power, grid, coverage) if mean is not None]
     if not means:
         return None, 0
     means.sort()

@@ -6,6 +6,7 @@ matplotlib is optional: only this module imports it, and only when a figure is a
 import importlib
 
 from presence.report import ReportError
+from presence.report_series import hourly_means
 
 
 def require_matplotlib():
@@ -17,14 +18,9 @@ def require_matplotlib():
 
 
 def _hourly(grid, values):
-    """Hourly means for the timeline (a year of minutes is too many points to draw)."""
-    per = max(1, 3600 // grid.step)
-    times, means = [], []
-    for start in range(0, grid.count, per):
-        known = [v for v in values[start:start + per] if v is not None]
-        times.append(grid.start + start * grid.step)
-        means.append(sum(known) / len(known) if known else float("nan"))
-    return times, means
+    """Hourly means for the timeline (a year of minutes is too many points to draw); NaN draws a gap."""
+    hours = hourly_means(values, grid, coverage=0)
+    return [start for start, _ in hours], [float("nan") if mean is None else mean for _, mean in hours]
 
 
 def draw(path, result, grid, power, anyone):

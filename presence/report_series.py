@@ -37,6 +37,21 @@ def on_grid(series, grid):
     return [total / n if n else None for total, n in zip(sums, counts)]
 
 
+def hourly_means(values, grid, coverage):
+    """`(start, mean)` for each whole clock hour in the grid; the mean is None when less than
+    `coverage` of the hour is known. A grid coarser than an hour gives its own bins."""
+    if grid.step > 3600 or 3600 % grid.step:
+        return [(grid.start + i * grid.step, v) for i, v in enumerate(values)]
+    per_hour = 3600 // grid.step
+    first = (-grid.start % 3600) // grid.step
+    hours = []
+    for start in range(first, grid.count - per_hour + 1, per_hour):
+        known = [v for v in values[start:start + per_hour] if v is not None]
+        enough = known and len(known) >= coverage * per_hour
+        hours.append((grid.start + start * grid.step, sum(known) / len(known) if enough else None))
+    return hours
+
+
 def counter_power(readings, step, wh_per_unit):
     """Watts over each step from cumulative readings (the reading at the end of each step).
 
