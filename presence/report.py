@@ -4,6 +4,7 @@ import logging
 import os
 import re
 import time
+from dataclasses import replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
@@ -98,7 +99,7 @@ def build_report(config, series, start, end, tz, is_counter):
     if is_counter:
         watts, in_gaps_wh, resets = counter_power(electricity.values, electricity.step,
                                                   defaults.ENERGY_UNITS[config.report.energy_unit])
-        electricity = type(electricity)(electricity.target, electricity.start, electricity.step, watts)
+        electricity = replace(electricity, values=watts)
         counter = {"resets": resets, "in_gaps_kwh": in_gaps_wh / 1000}
     power = on_grid(electricity, grid)
     anyone = on_grid(series["anyone_home"], grid)

@@ -65,13 +65,10 @@ def fetch_raw(session, render_url, target, start, end, step, timeout, last=False
     probe = _get(session, render_url, {**window, "target": target, "until": min(end, start + 600) - 1}, timeout,
                  target)
     native = parse_raw(probe.text, target, start, step).step
-    if native < step:
-        target_ = f"summarize({target},'{step}s','{'last' if last else 'avg'}')"
-    else:
-        target_ = target
-    series = parse_raw(_get(session, render_url, {**window, "target": target_}, timeout, target).text,
-                       target, start, step)
-    return Series(target, series.start, series.step, series.values)
+    expression = f"summarize({target},'{step}s','{'last' if last else 'avg'}')" if native < step else target
+    # Parsed under the configured target's name, whatever expression was sent.
+    return parse_raw(_get(session, render_url, {**window, "target": expression}, timeout, target).text,
+                     target, start, step)
 
 
 def fetch_json(session, render_url, target, start, end, step, timeout, last=False):
