@@ -51,16 +51,11 @@ def household(tmp_path_factory):
     start, is_home, anyone, watts = home.household(change - timedelta(days=7), DAYS)
     folder = tmp_path_factory.mktemp("report")
     whisper_dir = str(folder / "whisper")
-    for name in home.PEOPLE:
-        home.write_series(whisper_dir, f"{home.PREFIX}.{name}.is_home", start, 60, gapped(is_home[name], PRESENCE_GAP))
-    home.write_series(whisper_dir, f"{home.PREFIX}.anyone_home", start, 60, gapped(anyone, PRESENCE_GAP))
-    home.write_series(whisper_dir, home.POWER, start, 60, gapped(watts, POWER_GAP))
+    home.write_household(whisper_dir, start, {name: gapped(values, PRESENCE_GAP) for name, values in is_home.items()},
+                         gapped(anyone, PRESENCE_GAP), gapped(watts, POWER_GAP))
     home.write_series(whisper_dir, home.ENERGY, start, COUNTER_STEP, counter_readings(watts))
     web = GraphiteWeb(folder / "web", whisper_dir, free_port()).start()
-    raw = make_config(graphite={"render_url": web.url},
-                      report={"power": home.POWER, "timezone": "Europe/Berlin"})
-    raw["people"] = [{"name": name.capitalize()} for name in home.PEOPLE]
-    config = write_config(folder / "people.yaml", raw)
+    config = home.write_report_config(str(folder / "people.yaml"), web.url)
     truth = {"start": start, "end": start + len(watts) * 60, "is_home": is_home, "anyone": anyone, "watts": watts}
     try:
         yield web, config, truth, folder
