@@ -25,6 +25,15 @@ class EntityReading:
 
 
 @dataclass(frozen=True)
+class NetworkHealth:
+    """Whether one swept network could be reached at all; a sweep of an unreachable LAN is no evidence."""
+
+    cidr: str
+    up: bool
+    reason: str = None
+
+
+@dataclass(frozen=True)
 class SourceReport:
     """The outcome of one poll of one source."""
 
@@ -36,3 +45,5 @@ class SourceReport:
     error: str = None
     # Seconds until the source wants to be polled again, when not its usual interval.
     retry_after: float = None
+    # WiFi sweeps: one NetworkHealth per swept network (empty for other sources and the listener).
+    networks: tuple = ()
