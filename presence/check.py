@@ -1,14 +1,18 @@
 """`check`: validate the config and try each configured endpoint, one line per check."""
 
 import socket
+import time
 from urllib.parse import urlencode
 
-import requests
-
+from presence import web
 from presence.config import ConfigError
 from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
 from presence.interfaces import ScanError, route_interface, scan_interface
+from presence.safe_text import safe
 from presence.wifi_scan import ArpSweeper
+
+# Seconds the render API has to answer the retention probe.
+RETENTION_TIMEOUT = 5.0
 
 
 def check_config(config):
@@ -48,8 +52,9 @@ def check_homeassistant(config):
     missing = [entity for entity, state in readings.items() if state is None]
     shown = ", ".join(f"{entity}={state or 'MISSING'}" for entity, state in readings.items())
     if missing:
-        return False, f"{ha.url}: no such entity: {', '.join(missing)} (see `discover --homeassistant`); {shown}"
-    return True, f"{ha.url}: {message or 'answered'}; {shown or 'no entities mapped'}"
+        return False, (f"{source.shown_url}: no such entity: {', '.join(missing)} (see `discover --homeassistant`); "
+                       f"{shown}")
+    return True, f"{source.shown_url}: {message or 'answered'}; {shown or 'no entities mapped'}"
 
 
 def check_graphite(config):
@@ -63,21 +68,33 @@ def check_graphite(config):
     return True, f"{graphite.host}:{graphite.port} accepts connections"
 
 
-def check_retention(config):
+def check_retention(config, now=None):
     """Warn when Graphite keeps this prefix at a coarser step than the send interval (needs render_url)."""
+    # Imported here: the daemon imports this module (through cli) but never needs the report's.
+    from presence.report_fetch import MAX_RENDER_BYTES, FetchError, parse_json
+
     graphite = config.graphite
     if not graphite.render_url:
         return None, "no graphite.render_url: cannot see how Graphite stores the metrics"
     target = f"{graphite.prefix}.count_home"
-    url = f"{graphite.render_url}/render?{urlencode({'target': target, 'from': '-10min', 'format': 'json'})}"
+    # Absolute times: Graphite's clock may differ from ours.
+    until = int(time.time() if now is None else now)
+    query = urlencode({"target": target, "from": until - 600, "until": until, "format": "json"})
+    shown = f"{web.redact(graphite.render_url)}/render"
     try:
-        series = requests.get(url, timeout=5).json()
-    except (requests.RequestException, ValueError) as error:
-        return False, f"cannot read {graphite.render_url}/render: {type(error).__name__}"
-    points = series[0]["datapoints"] if series else []
-    if len(points) < 2:
+        response = web.get(f"{graphite.render_url}/render?{query}", RETENTION_TIMEOUT, MAX_RENDER_BYTES)
+        if response.status != 200:
+            return False, f"{shown} answered HTTP {response.status}"
+        series = parse_json(response.json(), target, until - 600, until, graphite.send_interval)
+    except web.WebError as error:
+        return False, f"cannot read {shown}: {error}"
+    except FetchError as error:
+        return False, f"{shown}: {error}"
+    except ValueError:
+        return False, f"{shown} did not answer JSON: is graphite.render_url the address of graphite-web?"
+    if len(series.values) < 2:
         return None, f"{target} has no data yet; run the daemon, then check again"
-    step = points[1][1] - points[0][1]
+    step = series.step
     if step > graphite.send_interval:
         return "warn", (f"Graphite stores {graphite.prefix}.* at {step} s steps but the daemon sends every "
                         f"{graphite.send_interval} s: {step // graphite.send_interval - 1} of every "
@@ -97,5 +114,6 @@ def run_check(config, out):
         ok, message = check(config)
         label = {True: "ok", False: "FAIL", None: "skip", "warn": "WARN"}[ok]
         failed |= ok is False
-        out.write(f"{label:<5} {name:<14} {message}\n")
+        # Messages carry text from Home Assistant and Graphite: never let it drive the terminal.
+        out.write(f"{label:<5} {name:<14} {safe(message)}\n")
     return 1 if failed else 0

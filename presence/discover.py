@@ -1,15 +1,24 @@
 """`discover`: list the devices on the LAN that no person claims, to help map MACs to people."""
 
 import json
+import logging
+import os
 import queue
+import sys
 import threading
 import time
 from datetime import datetime
 
+from presence import defaults
+from presence.config import ConfigError
+from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
 from presence.macs import is_randomized
 from presence.passive_listen import WifiListener
+from presence.safe_text import safe
 from presence.vendors import vendor_of
 from presence.wifi_scan import WifiSource
+
+log = logging.getLogger(__name__)
 
 WATCH_INTERVAL = 2.0
 # A listed device counts as gone after this many sweeps without a reply (re-probes included).
@@ -57,8 +66,8 @@ def table(rows, seen):
         return f"No unmapped devices answered ({seen} device(s) seen, all mapped or ignored).\n"
     lines = [f"{'MAC':<18} {'IP':<16} {'RANDOM':<7} {'VENDOR':<24} {'HOSTNAME':<20} FIRST SEEN"]
     for row in rows:
-        lines.append(f"{row['mac']:<18} {row['ip']:<16} {'yes' if row['randomized'] else 'no':<7} "
-                     f"{(row['vendor'] or '-')[:24]:<24} {(row['hostname'] or '-')[:20]:<20} "
+        lines.append(f"{safe(row['mac']):<18} {safe(row['ip']):<16} {'yes' if row['randomized'] else 'no':<7} "
+                     f"{safe(row['vendor'] or '-')[:24]:<24} {safe(row['hostname'] or '-')[:20]:<20} "
                      f"{row['first_seen'] or '-'}")
     lines.append(f"\n{len(rows)} unmapped device(s). Add a MAC to a person's 'macs' in the config, or to "
                  "'ignore_macs'; `discover --yaml` prints a snippet to paste.")
@@ -76,7 +85,9 @@ def people_snippet(rows, config):
         about = [row["ip"], "randomized MAC" if row["randomized"] else (row["vendor"] or "unknown vendor")]
         if row["hostname"]:
             about.append(f"hostname {row['hostname']}")
-        lines += [f"  - name: {json.dumps(name)}  # {', '.join(about)}", f"    macs: [{json.dumps(row['mac'])}]"]
+        # JSON strings are YAML's double-quoted scalars; the comment is escaped, or a line break in a
+        # hostname would start an entry of its own.
+        lines += [f"  - name: {json.dumps(name)}  # {safe(', '.join(about))}", f"    macs: [{json.dumps(row['mac'])}]"]
     if not rows:
         lines.append("  []  # no unmapped device answered")
     return "\n".join(lines) + "\n"
@@ -120,7 +131,37 @@ def _event(out, as_json, event, row):
         out.write(json.dumps({"event": event, "at": local_time(time.time()), **row}) + "\n")
     else:
         sign = "+" if event == "appeared" else "-"
-        out.write(f"{sign} {datetime.now().strftime('%H:%M:%S')} {row['mac']} {row['ip']:<15} "
-                  f"{'randomized' if row['randomized'] else (row['vendor'] or 'unknown vendor')}"
-                  f"{'  ' + row['hostname'] if row['hostname'] else ''}\n")
+        out.write(safe(f"{sign} {datetime.now().strftime('%H:%M:%S')} {row['mac']} {row['ip']:<15} "
+                       f"{'randomized' if row['randomized'] else (row['vendor'] or 'unknown vendor')}"
+                       f"{'  ' + row['hostname'] if row['hostname'] else ''}") + "\n")
     out.flush()
+
+
+def run_discover_homeassistant(config, out, as_json=False, environ=os.environ):
+    """`discover --homeassistant`: the entities a person can be mapped to, with what they read now."""
+    if config.homeassistant is None:
+        log.error("discover --homeassistant: the config has no 'homeassistant' section")
+        return defaults.EX_CONFIG
+    try:
+        token = read_token(config.homeassistant, config.path, environ)
+        rows = HomeAssistantSource(config.homeassistant, (), token).states()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return defaults.EX_CONFIG
+    except HomeAssistantError as error:
+        log.error("discover --homeassistant: %s", error)
+        return 1
+    mapped = {entity: person.key for person in config.people for entity in person.homeassistant_entities}
+    out.write(entity_table(rows, mapped, as_json))
+    return 0
+
+
+def entity_table(rows, mapped, as_json=False):
+    """`[(entity_id, state, name)]` as JSON or as a table whose every string is escaped."""
+    if as_json:
+        return json.dumps([{"entity_id": entity, "state": state, "name": name, "person": mapped.get(entity)}
+                           for entity, state, name in rows], indent=2) + "\n"
+    lines = [f"{'ENTITY':<40} {'STATE':<14} {'MAPPED TO':<12} NAME"]
+    lines += [f"{safe(entity):<40} {safe(state or '-'):<14} {mapped.get(entity, '-'):<12} {safe(name or '-')}"
+              for entity, state, name in rows]
+    return "\n".join(lines) + "\n"

@@ -23,6 +23,4 @@ def setup_logging(level="INFO", environ=os.environ):
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # urllib3 logs each request at DEBUG with the URL only; fine, but its retries are noise.
-    logging.getLogger("urllib3").setLevel(max(logging.INFO, root.level))
     logging.getLogger("scapy").setLevel(logging.ERROR)

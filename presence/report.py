@@ -11,7 +11,7 @@ from dateutil import parser as date_parser
 
 from presence import defaults
 from presence.report_analysis import analyse
-from presence.report_fetch import FetchError, fetch_all
+from presence.report_fetch import MAX_VALUE, FetchError, fetch_all
 from presence.report_output import as_json, as_table
 from presence.report_series import common_grid, counter_power, on_grid
 
@@ -108,6 +108,9 @@ def build_report(config, series, start, end, tz, is_counter):
     if counter:
         result["counter"] = counter
         result["energy"]["total_kwh"] += counter["in_gaps_kwh"]
+    result["caveats"] += [f"Graphite answered {s.dropped} value(s) of {s.target!r} that are not finite numbers "
+                          f"(NaN, infinity, or beyond ±{MAX_VALUE:g}): they count as gaps"
+                          for s in series.values() if s.dropped]
     result["targets"] = {"electricity": series["electricity"].target,
                          "electricity_kind": "energy counter" if is_counter else "power"}
     return result, (grid, power, anyone)

@@ -1,10 +1,29 @@
-"""Read series from Graphite's render API, consolidated by Graphite to the report's step."""
+"""Read series from Graphite's render API, consolidated by Graphite to the report's step.
 
+Every answer is checked before it is used: one series, of numbers or nulls, evenly spaced at a
+step from 1 s to a year, starting within the asked period. Values that are not finite (NaN,
+infinity) or absurdly large become gaps, and are counted.
+"""
+
+import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-import requests
+from presence import web
+from presence.safe_text import safe
+from presence.web import redact
+
+# The largest answer read: a year of minutes is about 12 MB in JSON, 4 MB raw.
+MAX_RENDER_BYTES = 64_000_000
+# The coarsest step accepted, and the largest magnitude of a value: no meter reads 1e15 (W or kWh), and
+# larger values would overflow the report's sums of squares.
+MAX_STEP = 366 * 86400
+MAX_VALUE = 1e15
+# Render requests in flight at once.
+MAX_PARALLEL = 32
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
 class FetchError(Exception):
@@ -12,11 +31,15 @@ class FetchError(Exception):
 
 
 class Unreachable(FetchError):
-    """No answer at all: asking again in another format would not help."""
+    """No usable answer at all (none, too late, too large): asking again in another format would not help."""
 
 
 class Ambiguous(FetchError):
     """The target names more than one series."""
+
+
+class WrongShape(FetchError):
+    """An answer in the format asked for whose content cannot be right: the other format would not help."""
 
 
 @dataclass(frozen=True)
@@ -27,16 +50,21 @@ class Series:
     start: int
     step: int
     values: list
+    # Values that were not finite numbers (NaN, infinity) or absurdly large: they are gaps in `values`.
+    dropped: int = 0
 
 
-def _get(session, render_url, params, timeout, target):
+def _get(render_url, params, timeout, target):
+    shown = f"{redact(render_url)}/render"
     try:
-        response = session.get(f"{render_url}/render?{urlencode(params)}", timeout=timeout)
-    except requests.RequestException as error:
-        raise Unreachable(f"cannot read {render_url}/render: {type(error).__name__}: {error}") from None
-    if response.status_code != 200:
-        raise FetchError(f"{render_url}/render answered HTTP {response.status_code} for target {target!r}: "
-                         f"{response.text.strip()[:200]}")
+        response = web.get(f"{render_url}/render?{urlencode(params)}", timeout, MAX_RENDER_BYTES)
+    except web.TooLarge as error:
+        raise Unreachable(f"{shown} for target {target!r}: {error}") from None
+    except web.WebError as error:
+        raise Unreachable(f"cannot read {shown}: {error}") from None
+    if response.status != 200:
+        raise FetchError(f"{shown} answered HTTP {response.status} for target {target!r}: "
+                         f"{safe(response.text().strip()[:200])}")
     return response
 
 
@@ -46,64 +74,130 @@ def _one(target, count):
                          "(or combine them, e.g. sumSeries(...))")
 
 
-def parse_raw(text, target, start, step):
+def _checked(target, first, step, count, start, end):
+    """Refuse a series whose step or start does not fit the period asked for."""
+    if not 1 <= step <= MAX_STEP:
+        raise WrongShape(f"the render API answered a step of {step} s for {target!r}; a step is a whole "
+                         f"number of seconds from 1 to {MAX_STEP}")
+    if not start - step <= first <= end + step:
+        raise WrongShape(f"the render API answered a series for {target!r} that starts at {first}, outside "
+                         f"the period asked for ({start} to {end})")
+    if count > (end + step - first) // step + 1:
+        raise WrongShape(f"the render API answered {count} points for {target!r}, more than "
+                         f"{end - start} s at {step} s steps hold")
+
+
+def _number(text, target):
+    if text == "None":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise WrongShape(f"the render API answered {safe(text[:40])!r} for {target!r}, which is not a "
+                         "number") from None
+
+
+def _finite(values):
+    """(values with NaN, infinities and absurd magnitudes as None, how many there were)."""
+    kept = [None if value is not None and not abs(value) < MAX_VALUE else value for value in values]
+    return kept, sum(1 for value in values if value is not None) - sum(1 for value in kept if value is not None)
+
+
+def parse_raw(text, target, start, end, step):
     """graphite-web's `format=raw`: one `name,start,end,step|v,v,...` line per series."""
     lines = [line for line in text.splitlines() if line]
     _one(target, len(lines))
     if not lines:
         return Series(target, start, step, [])
-    header, _, values = lines[0].rpartition("|")
-    _, first, _, native = header.rsplit(",", 3)
-    return Series(target, int(first), int(native),
-                  [None if v == "None" else float(v) for v in values.split(",")] if values else [])
+    header, bar, values = lines[0].rpartition("|")
+    fields = header.rsplit(",", 3)
+    if not bar or len(fields) != 4 or not all(_INTEGER.fullmatch(field) for field in fields[1:]):
+        raise FetchError(f"the render API answered a raw line for {target!r} that is not "
+                         "name,start,end,step|values")
+    first, native = int(fields[1]), int(fields[3])
+    count = values.count(",") + 1 if values else 0
+    _checked(target, first, native, count, start, end)
+    parsed, dropped = _finite([_number(value, target) for value in values.split(",")] if values else [])
+    return Series(target, first, native, parsed, dropped)
 
 
-def fetch_raw(session, render_url, target, start, end, step, timeout, last=False):
+def parse_json(answer, target, start, end, step):
+    """graphite's `format=json`: `[{"target": ..., "datapoints": [[value, time], ...]}]`."""
+    if not isinstance(answer, list):
+        raise WrongShape(f"the render API answered JSON for {target!r} that is not a list of series")
+    _one(target, len(answer))
+    if not answer:
+        return Series(target, start, step, [])
+    points = answer[0].get("datapoints") if isinstance(answer[0], dict) else None
+    if not isinstance(points, list) or not all(_is_point(point) for point in points):
+        raise WrongShape(f"the render API answered a series for {target!r} without a list of "
+                         "[number or null, time] datapoints")
+    first = points[0][1] if points else start
+    native = points[1][1] - points[0][1] if len(points) > 1 else step
+    _checked(target, first, native, len(points), start, end)
+    if any(stamp != first + index * native for index, (_, stamp) in enumerate(points)):
+        raise WrongShape(f"the render API answered datapoints for {target!r} that are not evenly spaced")
+    values, dropped = _finite([None if value is None else _float(value) for value, _ in points])
+    return Series(target, first, native, values, dropped)
+
+
+def _is_point(point):
+    return (isinstance(point, list) and len(point) == 2 and type(point[1]) is int
+            and (point[0] is None or type(point[0]) in (int, float)))
+
+
+def _float(value):
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
+def fetch_raw(render_url, target, start, end, step, timeout, last=False):
     """The compact `raw` format. It ignores maxDataPoints, so a finer series is summarized by Graphite."""
     # Graphite's ranges exclude `from` and include `until`: one second earlier keeps the bin at `start`.
     window = {"from": start - 1, "until": end - 1, "format": "raw"}
-    probe = _get(session, render_url, {**window, "target": target, "until": min(end, start + 600) - 1}, timeout,
-                 target)
-    native = parse_raw(probe.text, target, start, step).step
+    probe_end = min(end, start + 600)
+    probe = _get(render_url, {**window, "target": target, "until": probe_end - 1}, timeout, target)
+    native = parse_raw(probe.text(), target, start, probe_end, step).step
     expression = f"summarize({target},'{step}s','{'last' if last else 'avg'}')" if native < step else target
     # Parsed under the configured target's name, whatever expression was sent.
-    return parse_raw(_get(session, render_url, {**window, "target": expression}, timeout, target).text,
-                     target, start, step)
+    return parse_raw(_get(render_url, {**window, "target": expression}, timeout, target).text(),
+                     target, start, end, step)
 
 
-def fetch_json(session, render_url, target, start, end, step, timeout, last=False):
+def fetch_json(render_url, target, start, end, step, timeout, last=False):
     """`format=json`, which any render API serves; `maxDataPoints` makes Graphite consolidate to `step`."""
     expression = f"consolidateBy({target},'last')" if last else target
     params = {"target": expression, "from": start - 1, "until": end - 1, "format": "json",
               "maxDataPoints": (end - start) // step + 1}
     try:
-        answer = _get(session, render_url, params, timeout, target).json()
+        answer = _get(render_url, params, timeout, target).json()
     except ValueError:
-        raise FetchError(f"{render_url}/render did not answer JSON for target {target!r}; "
+        raise FetchError(f"{redact(render_url)}/render did not answer JSON for target {target!r}; "
                          "is this the address of graphite-web (its render API)?") from None
-    _one(target, len(answer))
-    if not answer:
-        return Series(target, start, step, [])
-    points = answer[0]["datapoints"]
-    first = points[0][1] if points else start
-    native = points[1][1] - points[0][1] if len(points) > 1 else step
-    return Series(target, int(first), int(native), [None if v is None else float(v) for v, _ in points])
+    return parse_json(answer, target, start, end, step)
 
 
-def fetch_one(session, render_url, target, start, end, step, timeout, last=False):
+def fetch_one(render_url, target, start, end, step, timeout, last=False):
     """Raw when the server speaks it (four times less to send and parse), else JSON."""
     try:
-        return fetch_raw(session, render_url, target, start, end, step, timeout, last)
-    except (Unreachable, Ambiguous):
+        return fetch_raw(render_url, target, start, end, step, timeout, last)
+    except (Unreachable, Ambiguous, WrongShape):
         raise
-    except (FetchError, ValueError):
+    except FetchError:
         pass
-    return fetch_json(session, render_url, target, start, end, step, timeout, last)
+    return fetch_json(render_url, target, start, end, step, timeout, last)
 
 
 def fetch_all(render_url, requests_, start, end, step, timeout, fetch=fetch_one):
     """Fetch `{name: (target, last)}` in parallel; return `{name: Series}`."""
-    with requests.Session() as session, ThreadPoolExecutor(max_workers=8) as pool:
-        futures = {name: pool.submit(fetch, session, render_url, target, start, end, step, timeout, last)
+    # All at once (a household has a few people), so that a stalled server costs one timeout, not one a wave.
+    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(requests_))))
+    try:
+        futures = {name: pool.submit(fetch, render_url, target, start, end, step, timeout, last)
                    for name, (target, last) in requests_.items()}
         return {name: future.result() for name, future in futures.items()}
+    finally:
+        # After a failure, the fetches not yet started are not worth their timeout.
+        pool.shutdown(cancel_futures=True)

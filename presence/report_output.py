@@ -1,14 +1,28 @@
 """The report as a readable table or as JSON; every number carries its unit."""
 
 import json
+import math
+
+from presence.safe_text import safe
 
 
 def as_json(result):
-    return json.dumps(result, indent=2, sort_keys=False)
+    """JSON proper: a number that is not finite (NaN, infinity) is null."""
+    return json.dumps(_finite(result), indent=2, sort_keys=False, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _num(value, unit="", digits=0, sign=False):
-    if value is None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "-"
     text = f"{value:{'+' if sign else ''},.{digits}f}"
     return f"{text} {unit}".rstrip() if unit else text
@@ -18,7 +32,7 @@ def as_table(result, names):
     """`names` maps person keys to display names."""
     period, cover, energy, idle = result["period"], result["coverage"], result["energy"], result["idle"]
     lines = [
-        f"Presence and electricity, {period['start'][:16]} to {period['end'][:16]} ({period['time_zone']}): "
+        f"Presence and electricity, {period['start'][:16]} to {period['end'][:16]} ({safe(period['time_zone'])}): "
         f"{_num(period['hours_h'], 'h', 1)} at {period['step_s']} s steps",
         f"Data: power {_num(cover['power_pct'], '%', 1)}, presence {_num(cover['presence_pct'], '%', 1)}, "
         f"both {_num(cover['both_pct'], '%', 1)} of the period",
@@ -55,8 +69,9 @@ def as_table(result, names):
     for row in result["people"]:
         extra = (f"{_num(row['extra_w'], '', 0, sign=True)} ± {_num(row['plus_minus_w'])} W"
                  if row["extra_w"] is not None else "no estimate")
-        lines.append(f"  {names.get(row['person'], row['person']):<18}{_num(row['hours_home_h'], 'h', 1):>11}   {extra}")
-    lines += [f"  Note: {note}" for note in result["caveats"]]
+        name = safe(names.get(row["person"], row["person"]))
+        lines.append(f"  {name:<18}{_num(row['hours_home_h'], 'h', 1):>11}   {extra}")
+    lines += [f"  Note: {safe(note)}" for note in result["caveats"]]
     lines += ["", f"{'Hour':<6}{'weekdays: someone home':>24}{'mean power':>12}{'weekends: someone home':>26}"
                   f"{'mean power':>12}"]
     for weekday, weekend in zip(result["profile"]["weekday"], result["profile"]["weekend"]):

@@ -2,6 +2,8 @@
 
 import json
 
+from presence.safe_text import safe
+
 
 def percentile(values, fraction):
     """The nearest-rank percentile of a non-empty list."""
@@ -35,7 +37,7 @@ def run_stats(config, state, out, as_json=False):
     for row in rows:
         figures = [f"{row[key]:>6.0f}" if key in row else f"{'-':>6}" for key in ("p50", "p95", "p99", "max")]
         flag = "  <- a silence outlasted the grace" if row.get("max", 0) >= row["grace"] else ""
-        out.write(f"{row['person']:<12} {row['mac']:<18} {row['samples']:>7} {' '.join(figures)} "
+        out.write(f"{safe(row['person']):<12} {safe(row['mac']):<18} {row['samples']:>7} {' '.join(figures)} "
                   f"{row['grace']:>6.0f}{flag}\n")
     out.write("A grace period comfortably above a device's p99 keeps a dozing phone home; the max shows "
               "the worst silence seen.\n")

@@ -1,15 +1,23 @@
 """`discover` on the namespaced LAN: one-shot table, JSON and YAML, and `--watch`."""
 
+import io
 import json
 import signal
 import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 
 from presence.config import parse_config
+from presence.discover import _event, device_row, people_snippet, run_discover_homeassistant, table
+from presence.state import DeviceRecord, State
+from presence.state_file import peek_state, save_state
 from tests.conftest import ROOT, cli, make_config, write_config
+from tests.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
+
+T0 = 1_800_000_000.0
 
 
 def lab_config(tmp_path):
@@ -89,3 +97,78 @@ def test_yaml_and_watch_do_not_mix(tmp_path):
     result = subprocess.run([sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", lab_config(tmp_path),
                              "discover", "--yaml", "--watch"], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2 and "--yaml prints a snapshot" in result.stderr
+
+
+# Text from outside (the state file, Home Assistant) is printed escaped; no line break reaches the YAML.
+EVIL = "pwned\n  - name: evil\n    macs: [\"02:00:00:00:01:01\"]\x1b[2J"
+GUEST = "da:a1:19:00:00:22"
+
+
+def evil_rows(tmp_path):
+    state_path = str(tmp_path / "state.json")
+    save_state(state_path, State(devices={GUEST: DeviceRecord("198.51.100.22", T0, T0, "dhcp", EVIL)}), T0)
+    return [device_row(GUEST, "198.51.100.22", peek_state(state_path))]
+
+
+def test_a_hostname_from_the_state_file_cannot_add_entries_to_the_yaml(tmp_path):
+    config = parse_config(make_config())
+    snippet = people_snippet(evil_rows(tmp_path), config)
+    people = yaml.safe_load(snippet)["people"]
+    assert len(people) == 1 and people[0]["macs"] == [GUEST]
+    assert "\x1b" not in snippet and not any(line.startswith("  - name: evil") for line in snippet.splitlines())
+
+
+def test_table_and_watch_lines_escape_what_they_print(tmp_path):
+    rows = evil_rows(tmp_path)
+    if rows[0]["hostname"] is None:
+        pytest.skip("the state file no longer keeps such a hostname")
+    printed = table(rows, 1)
+    out = io.StringIO()
+    _event(out, False, "appeared", rows[0])
+    for text in (printed, out.getvalue()):
+        assert "\x1b" not in text and "pwned\\x0a" in text
+    assert len(out.getvalue().splitlines()) == 1
+
+
+LIMIT = 1.0 + 3
+
+
+def ha_discover_config(url, **extra):
+    raw = make_config(homeassistant={"url": url, **extra})
+    raw["people"][0]["homeassistant_entities"] = ["person.nick"]
+    return parse_config(raw)
+
+
+@pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
+                         ids=["trickling headers", "trickling body", "silent"])
+def test_discover_homeassistant_ends_at_the_timeout(behaviour, caplog):
+    with HostileServer(behaviour) as server:
+        status, _ = bounded(LIMIT, run_discover_homeassistant, ha_discover_config(server.url, timeout=1),
+                            io.StringIO(), False, {"HOME_ASSISTANT_TOKEN": "t"})
+    assert status == 1
+    assert f"discover --homeassistant: cannot reach {server.url}: Timeout" in caplog.text
+
+
+def test_discover_homeassistant_says_what_is_wrong_with_an_answer(caplog):
+    with HostileServer(answers(lambda _path: (200, {"person.nick": "home"}))) as server:
+        status = run_discover_homeassistant(ha_discover_config(server.url), io.StringIO(), False,
+                                            {"HOME_ASSISTANT_TOKEN": "t"})
+    assert status == 1
+    assert f"{server.url}/api/states answered an object, not a list of entities" in caplog.text
+
+
+def test_discover_homeassistant_escapes_names_and_states():
+    entities = [{"entity_id": "person.nick", "state": "home\x1b]0;owned\x07", "attributes": {"friendly_name": "Nick"}},
+                {"entity_id": "device_tracker.x\u202e", "state": "not_home",
+                 "attributes": {"friendly_name": "evil\nperson.fake   home"}},
+                {"entity_id": "light.kitchen", "state": "on"}]
+    with HostileServer(answers(lambda _path: (200, entities))) as server:
+        config = ha_discover_config(server.url)
+        table_out, json_out = io.StringIO(), io.StringIO()
+        assert run_discover_homeassistant(config, table_out, False, {"HOME_ASSISTANT_TOKEN": "t"}) == 0
+        assert run_discover_homeassistant(config, json_out, True, {"HOME_ASSISTANT_TOKEN": "t"}) == 0
+    lines = table_out.getvalue().splitlines()
+    assert len(lines) == 3 and "\x1b" not in table_out.getvalue() and "\u202e" not in table_out.getvalue()
+    assert lines[1].startswith("device_tracker.x\\u202e") and lines[1].endswith("evil\\x0aperson.fake   home")
+    assert lines[2].split()[:3] == ["person.nick", "home\\x1b]0;owned\\x07", "nick"]
+    assert [row["state"] for row in json.loads(json_out.getvalue())] == ["not_home", "home\x1b]0;owned\x07"]

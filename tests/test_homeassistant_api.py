@@ -4,9 +4,11 @@ import socket
 import pytest
 
 from presence.config import ConfigError, parse_config
-from presence.homeassistant_api import HomeAssistantSource, Secret, read_token, says_home
+from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, Secret, read_token, says_home
 from tests.conftest import make_config
 from tests.fake_homeassistant import FakeHomeAssistant
+from tests.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
+                                tls_server_context, trickle_body, trickle_headers)
 
 TOKEN = "eyJ-secret-token-value-1234"
 T0 = 1_800_000_000.0
@@ -101,3 +103,144 @@ def test_missing_token_names_the_key_and_variable():
 def test_secret_never_shows_in_repr():
     secret = Secret(TOKEN)
     assert repr(secret) == "'***'" and TOKEN not in repr({"token": secret})
+
+
+# Peers that answer badly: each request ends within homeassistant.timeout (1 s here) plus a margin.
+LIMIT = 1.0 + 3
+
+
+@pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
+                         ids=["trickling headers", "trickling body", "silent"])
+def test_a_home_assistant_that_trickles_or_says_nothing_fails_the_poll_at_its_timeout(behaviour):
+    with HostileServer(behaviour) as server:
+        source = HomeAssistantSource(ha_config(server.url, timeout=1), ["person.nick"], Secret(TOKEN))
+        report, _ = bounded(LIMIT, source.poll, T0)
+    assert not report.ok and report.retry_after
+    assert report.error == f"cannot reach {server.url}: Timeout: no complete answer within 1 s"
+
+
+def test_an_endless_entity_is_refused_not_kept():
+    with HostileServer(endless_body()) as server:
+        source = HomeAssistantSource(ha_config(server.url, timeout=10), ["person.nick"], Secret(TOKEN))
+        report, _ = bounded(LIMIT, source.poll, T0)
+    assert not report.ok
+    assert report.error == (f"{server.url}/api/states/person.nick: the answer is more than the 1,000,000 "
+                            "bytes accepted")
+
+
+def entity_answers(body):
+    return answers(lambda path: (200, body if path.startswith("/api/states/") else {"message": "API running."}))
+
+
+@pytest.mark.parametrize("body, what", [
+    ([{"state": "home"}], "answered a list, not an object"),
+    ({"entity_id": "person.nick"}, "answered without 'state'"),
+    ({"state": 5}, "answered a number for 'state', not a string"),
+    ({"state": None}, "answered null for 'state', not a string"),
+    ({"state": {"home": True}}, "answered an object for 'state', not a string"),
+    ('"home"', "answered a string, not an object"),
+])
+def test_an_entity_of_the_wrong_shape_is_a_clear_error(body, what):
+    with HostileServer(entity_answers(body)) as server:
+        source = HomeAssistantSource(ha_config(server.url), ["person.nick"], Secret(TOKEN))
+        report = source.poll(T0)
+        with pytest.raises(HomeAssistantError) as caught:
+            source.read("person.nick")
+    assert not report.ok and report.error == str(caught.value)
+    assert report.error == f"{server.url}/api/states/person.nick {what}: is this Home Assistant's address?"
+
+
+def test_json_too_deep_to_parse_is_not_json():
+    with HostileServer(entity_answers("[" * 100_000 + "]" * 100_000)) as server:
+        report = HomeAssistantSource(ha_config(server.url), ["person.nick"], Secret(TOKEN)).poll(T0)
+    assert report.error == f"{server.url}/api/states/person.nick did not answer JSON"
+
+
+def test_a_state_is_kept_printable_and_no_longer_than_home_assistants_own():
+    states = {"person.nick": "home\x1b[2J\n", "person.susan": "W" * 5000}
+    route = answers(lambda path: (200, {"state": states[path.removeprefix("/api/states/")]}))
+    with HostileServer(route) as server:
+        report = HomeAssistantSource(ha_config(server.url), list(states), Secret(TOKEN)).poll(T0)
+    nick, susan = report.readings
+    assert (nick.state, nick.home) == ("home\\x1b[2J\\x0a", False)
+    assert susan.state == "W" * 255
+
+
+@pytest.mark.parametrize("body, what", [
+    ({"entity_id": "person.nick"}, "/api/states answered an object, not a list of entities"),
+    ([["person.nick", "home"]], "/api/states (entity 0) answered a list, not an object"),
+    ([{"state": "home"}], "/api/states (entity 0) answered without 'entity_id'"),
+    ([{"entity_id": "person.a", "state": "home"}, {"entity_id": "person.b", "state": 1}],
+     "/api/states (entity 1) answered a number for 'state', not a string"),
+])
+def test_states_of_the_wrong_shape_are_a_clear_error(body, what):
+    with HostileServer(answers(lambda _path: (200, body))) as server:
+        with pytest.raises(HomeAssistantError) as caught:
+            HomeAssistantSource(ha_config(server.url), [], Secret(TOKEN)).states()
+    assert str(caught.value) == f"{server.url}{what}: is this Home Assistant's address?"
+
+
+def test_ping_of_the_wrong_shape_is_a_clear_error():
+    with HostileServer(answers(lambda _path: (200, ["API running."]))) as server:
+        with pytest.raises(HomeAssistantError) as caught:
+            HomeAssistantSource(ha_config(server.url), [], Secret(TOKEN)).ping()
+    assert "/api/ answered a list, not an object" in str(caught.value)
+
+
+def test_a_password_in_the_url_never_reaches_a_message():
+    with HostileServer(answers(lambda _path: (502, "bad gateway"))) as server:
+        url = server.url.replace("http://", "http://ha-user:pw-123@")
+        report = HomeAssistantSource(ha_config(url), ["person.nick"], Secret(TOKEN)).poll(T0)
+    assert report.error == f"{server.url.replace('http://', 'http://***@')}/api/states/person.nick answered HTTP 502"
+
+
+@pytest.fixture
+def tls_home_assistant(tmp_path):
+    cert, key = self_signed(str(tmp_path))
+    route = answers(lambda path: (200, {"state": "home"} if path.startswith("/api/states/") else {}))
+    with HostileServer(route, tls=tls_server_context(cert, key)) as server:
+        yield server.url, cert, self_signed(str(tmp_path), "other")[0]
+
+
+def test_tls_errors_say_what_to_do_with_or_without_a_ca_bundle(tls_home_assistant, tmp_path):
+    url, cert, other = tls_home_assistant
+
+    def poll(**extra):
+        return HomeAssistantSource(ha_config(url, **extra), ["person.nick"], Secret(TOKEN)).poll(T0)
+
+    assert poll(ca_bundle=cert).readings[0].home is True
+    assert poll().error == (f"{url}: its TLS certificate is not trusted (self-signed certificate); for a private "
+                            "CA set homeassistant.ca_bundle")
+    assert poll(ca_bundle=other).error == (f"{url}: its TLS certificate is not trusted by homeassistant.ca_bundle "
+                                           f"({other}): self-signed certificate")
+    missing = str(tmp_path / "missing.pem")
+    assert poll(ca_bundle=missing).error == f"homeassistant.ca_bundle: cannot read {missing}: No such file or directory"
+
+
+@pytest.mark.parametrize("token", ["abc\ndef", "abc def", "abc\x1bdef", "abcdéf", "two\ttokens"])
+def test_a_token_with_whitespace_or_controls_inside_is_a_config_error(token, tmp_path):
+    config = ha_config("http://ha:8123", token_env="MY_HA_TOKEN")
+    with pytest.raises(ConfigError) as caught:
+        read_token(config, "p.yaml", {"MY_HA_TOKEN": token})
+    assert caught.value.problems[0].startswith("homeassistant.token_env: the environment variable MY_HA_TOKEN "
+                                               "holds a space, a line break")
+    (tmp_path / "ha_token").write_text(f"\n{token}\n")
+    with pytest.raises(ConfigError) as caught:
+        read_token(config, "p.yaml", {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert caught.value.problems[0].startswith(f"homeassistant: the credential {tmp_path / 'ha_token'} holds")
+    assert token not in str(caught.value) and "def" not in str(caught.value)
+
+
+def test_a_credential_that_is_not_utf8_or_not_readable_is_a_config_error(tmp_path):
+    config = ha_config("http://ha:8123")
+    credential = tmp_path / "ha_token"
+    credential.write_bytes(b"\xff\xfetoken")
+    with pytest.raises(ConfigError) as caught:
+        read_token(config, "p.yaml", {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert caught.value.problems == [f"homeassistant: the credential {credential} is not UTF-8 text; put the "
+                                     "token alone in it"]
+    credential.unlink()
+    credential.mkdir()
+    with pytest.raises(ConfigError) as caught:
+        read_token(config, "p.yaml", {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert caught.value.problems == [f"homeassistant: cannot read the credential {credential}: Is a directory"]

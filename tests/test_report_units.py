@@ -1,5 +1,6 @@
 """The report's pure parts: grids, counters, times and zones, the fit, the idle percentile, its config."""
 
+import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ from presence.report import ReportError, household_zone, parse_when
 from presence.report_analysis import idle_load, local_clock
 from presence.report_fetch import Series
 from presence.report_fit import solve_normal
+from presence.report_output import as_json
 from presence.report_series import Grid, common_grid, counter_power, on_grid
 from tests.conftest import make_config
 
@@ -107,3 +109,14 @@ def test_report_render_url_defaults_to_graphites():
     config = parse_config(make_config(graphite={"render_url": "http://graphite.local/"}, report={"power": "p"}))
     assert config.report.render_url == "http://graphite.local"
     assert config.report.energy_unit == "kWh" and config.report.timezone is None
+
+
+def test_json_output_turns_numbers_that_are_not_finite_into_null():
+    result = {"energy": {"mean_w": float("nan"), "total_kwh": 1.5}, "people": [{"extra_w": float("inf")}],
+              "profile": (float("-inf"), 2)}
+
+    def refuse(constant):
+        raise ValueError(constant)
+
+    assert json.loads(as_json(result), parse_constant=refuse) == {
+        "energy": {"mean_w": None, "total_kwh": 1.5}, "people": [{"extra_w": None}], "profile": [None, 2]}
