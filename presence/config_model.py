@@ -1,8 +1,39 @@
 """The configuration as typed objects; `ConfigError` lists every problem with its key path."""
 
+import reprlib
 from dataclasses import dataclass, field
 
 from presence import defaults
+
+
+class _Repr(reprlib.Repr):
+    def repr_int(self, value, level):
+        # Repr of a larger integer raises ValueError (Python's int-to-string limit); YAML can build one.
+        if value.bit_length() > 256:
+            return f"<an integer of {value.bit_length()} bits>"
+        return super().repr_int(value, level)
+
+
+_REPR = _Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 2, 4, 4, 4, 4
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 60, 30, 60
+
+
+def shown(value):
+    """`repr(value)` in a few dozen characters at most: a file's values can be huge or endlessly nested."""
+    return _bounded(_REPR.repr(value))
+
+
+def shown_text(text):
+    """A message (an exception's) on one line, control characters escaped, as short as `shown`."""
+    text = " ".join(str(text).split())
+    return _bounded("".join(char if char.isprintable() else repr(char)[1:-1] for char in text))
+
+
+def _bounded(text):
+    if len(text) > defaults.SHOWN_LENGTH:
+        return text[:defaults.SHOWN_LENGTH - 3] + "..."
+    return text
 
 
 class ConfigError(Exception):
@@ -16,7 +47,9 @@ class ConfigError(Exception):
     def __str__(self):
         lines = [f"{self.source}: invalid configuration ({len(self.problems)} problem"
                  f"{'' if len(self.problems) == 1 else 's'}):"]
-        lines += [f"  {self.source}: {problem}" for problem in self.problems]
+        lines += [f"  {self.source}: {problem}" for problem in self.problems[:defaults.MAX_PROBLEMS_SHOWN]]
+        if len(self.problems) > defaults.MAX_PROBLEMS_SHOWN:
+            lines.append(f"  {self.source}: ... and {len(self.problems) - defaults.MAX_PROBLEMS_SHOWN} more")
         return "\n".join(lines)
 
 
@@ -31,8 +64,17 @@ class Person:
 
 @dataclass(frozen=True)
 class NetworkConfig:
+    """`cidr_interfaces[i]` is the interface `network.cidrs[i]` names, or None (then `interface`, or the route)."""
+
     cidrs: tuple
     interface: str = None
+    cidr_interfaces: tuple = None
+
+    def __post_init__(self):
+        if self.cidr_interfaces is None:
+            object.__setattr__(self, "cidr_interfaces", (None,) * len(self.cidrs))
+        elif len(self.cidr_interfaces) != len(self.cidrs):
+            raise ValueError("cidr_interfaces must have one entry per network in cidrs")
 
 
 @dataclass(frozen=True)

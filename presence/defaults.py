@@ -22,6 +22,12 @@ MIN_GAP = 1.0
 GAPS_KEPT = 500
 # Unmapped devices unseen for this long are dropped from state.json.
 FORGET_UNKNOWN_AFTER = 30 * 24 * 3600.0
+# Unknown devices kept at most (a home has a few hundred at most; more means a flood): the longest
+# unseen go first. Unknown devices only heard, not yet seen by a sweep, are kept apart and fewer.
+MAX_UNKNOWN_DEVICES = 1000
+MAX_HEARD_DEVICES = 256
+# Outages of the LAN remembered per network (the grace clock stands still during each).
+OUTAGES_KEPT = 4
 
 DEFAULT_HA_TOKEN_ENV = "HOME_ASSISTANT_TOKEN"
 HA_CREDENTIAL_NAME = "ha_token"
@@ -61,7 +67,37 @@ DEFAULT_REPORT_TIMEOUT = 60.0
 ENERGY_UNITS = {"Wh": 1.0, "kWh": 1000.0}
 DEFAULT_ENERGY_UNIT = "kWh"
 
+# Upper bounds of the config's numbers: a typo such as 1e300 or .inf is an error, not a daemon
+# that never sweeps again. Each is far beyond any sensible setting.
+MAX_SCAN_INTERVAL = 3600.0
+MAX_OFFLINE_GRACE = 7 * 24 * 3600.0
+MAX_HA_POLL_INTERVAL = 24 * 3600.0
+MIN_HA_TIMEOUT = 0.1
+MAX_HA_TIMEOUT = 300.0
+MAX_HA_STALE_AFTER = 7 * 24 * 3600.0
+MAX_SEND_INTERVAL = 3600
+MAX_SPOOL_MAX_MB = 100_000
+MIN_REPORT_TIMEOUT = 1.0
+MAX_REPORT_TIMEOUT = 3600.0
+# The config file: its size (a household's is a few kB), the keys YAML merges (`<<: *x`) may copy
+# in all (nested merges double at each level), the problems printed, and the length of a value shown.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_YAML_MERGED_KEYS = 10_000
+MAX_PROBLEMS_SHOWN = 50
+SHOWN_LENGTH = 80
+
 STATE_VERSION = 1
+# The state file: read at most this much (a household's is a few hundred kB at most); times outside
+# 1970..2100 are not ones this daemon wrote; strings are bounded (a hostname has at most 253 characters,
+# a Home Assistant state 255).
+MAX_STATE_BYTES = 50_000_000
+MAX_STATE_TIME = 4_102_444_800.0
+MAX_STATE_TEXT = 255
+MAX_STATE_SOURCE_TEXT = 1000
 EX_USAGE = 64
+# Another daemon holds the state file: try again once it stopped.
+EX_TEMPFAIL = 75
 EX_CONFIG = 78
 SHUTDOWN_DEADLINE = 2.0
+# Reports folded in before one decision, when many wait (a busy LAN): the loop stays on time.
+MAX_REPORTS_PER_DECISION = 1000
