@@ -35,6 +35,7 @@ class LineCollector:
             except OSError:
                 return
             if not data:
+                conn.close()  # as carbon does at the end of the stream: the sender takes it as delivered
                 return
             with self._lock:
                 self.received.append(data)

@@ -49,3 +49,52 @@ class FlakyProxy:
 
     def close(self):
         self.server.close()
+
+
+class RecordingProxy:
+    """Forwards each connection to `target_port` as it is, ends of stream included, and keeps what went through.
+
+    Listens on 127.0.0.1 (a free port, or `port`). The sender's end of stream reaches the target, and the
+    target's close reaches the sender: a confirmation through the proxy is the target's own.
+    """
+
+    def __init__(self, target_port, port=0):
+        self.target_port = target_port
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen(16)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._forwarded = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def data(self):
+        with self._lock:
+            return b"".join(self._forwarded)
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
+
+    def _relay(self, conn):
+        with conn, socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
+            try:
+                while data := conn.recv(65536):
+                    upstream.sendall(data)
+                    with self._lock:
+                        self._forwarded.append(data)
+                upstream.shutdown(socket.SHUT_WR)
+                while upstream.recv(65536):
+                    pass
+            except OSError:
+                return
+
+    def close(self):
+        self.server.close()

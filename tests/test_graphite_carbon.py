@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from graphite_helper import GraphiteSender
+from graphite_helper import GraphiteSender, build_message
 from presence.config import parse_config
 from presence.loop import Daemon
 from presence.observations import DeviceSighting, SourceReport
@@ -14,7 +14,9 @@ from presence.spool import Spool
 from presence.state import State
 from tests.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
-from tests.tcp_proxy import FlakyProxy
+from tests.graphite_peers import Peer
+from tests.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
+from tests.tcp_proxy import FlakyProxy, RecordingProxy
 
 
 @pytest.fixture
@@ -86,6 +88,12 @@ class RecordingSink:
 
     def close(self, timeout=None):
         self.sender.close(timeout)
+
+    def alive(self):
+        return self.sender.alive()
+
+    def problem(self):
+        return self.sender.problem()
 
 
 def test_a_server_that_closes_or_stalls_costs_no_tick_and_no_point(carbon, tmp_path):
@@ -164,3 +172,104 @@ def test_shipped_storage_schema_and_aggregation_apply(tmp_path):
     assert info["aggregationMethod"] == "average" and abs(info["xFilesFactor"] - 0.1) < 1e-6
     size = os.path.getsize(os.path.join(carbon.whisper_dir, "home", "presence", "count_home.wsp"))
     assert size < 1_100_000  # about 1 MB a metric, 27 MB for the household
+
+
+def household_ticks(first, count):
+    """`count` ticks one second apart from `first`, 27 metrics each, every value the tick's number."""
+    return [build_message("home.presence", [(f"m{k:02d}", i) for k in range(27)], first + i) for i in range(count)]
+
+
+def wait(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def assert_landed(carbon, first, count):
+    for metric in ("home.presence.m00", "home.presence.m26"):
+        assert carbon.wait_for_points(metric, first - 1, first + count, count) == \
+            {first + i: float(i) for i in range(count)}
+
+
+def test_a_full_disk_keeps_ticks_in_memory_and_every_one_lands_later(carbon, tmp_path, caplog):
+    require(small_fs_unavailable_reason())
+    carbon.stop()
+    first = int(time.time()) - 300
+    messages = household_ticks(first, 50)  # about 40 kB
+    with small_tmpfs(tmp_path / "disk", size="64k") as disk:
+        filler = fill(disk, leave=12_000)
+        sender = GraphiteSender("127.0.0.1", carbon.port, spool=Spool(os.path.join(disk, "spool"), 10**7),
+                                max_backoff=0.2, retry_every=0.02, spool_retry=0.1)
+        try:
+            for message in messages:
+                sender.send(message)
+            wait(lambda: "No space left on device" in caplog.text and sender.inbox.unfinished_tasks == 0)
+            assert sender.alive() and "spool unwritable: No space left on device" in sender.problem()
+            assert 0 < len(sender.memory) < 50 and len(sender.spool)
+            assert caplog.text.count("No space left on device") == 1
+            os.remove(filler)
+            assert wait(lambda: not sender.memory and "spool unwritable" not in sender.problem())
+            carbon.start()
+            assert sender.wait_idle(timeout=15) and sender.problem() is None
+        finally:
+            sender.close()
+    assert caplog.text.count("No space left on device") == 1
+    assert_landed(carbon, first, 50)
+
+
+def test_a_stalled_server_that_resets_then_a_real_carbon_every_tick_lands_once(carbon, tmp_path):
+    stalled = Peer("stall", rcvbuf=4096)
+    port = stalled.port
+    # Minutes of stalling, scaled down: confirmations are asked for every second and given a second.
+    sender = GraphiteSender("127.0.0.1", port, spool=Spool(str(tmp_path / "spool"), 10**7), max_backoff=0.3,
+                            retry_every=0.02, send_timeout=0.3, confirm_period=1.0, confirm_timeout=1.0)
+    first = int(time.time()) - 300
+    messages = household_ticks(first, 45)
+    proxy = None
+    try:
+        for message in messages[:40]:
+            sender.send(message)
+            time.sleep(0.1)
+        assert "not confirming delivery" in sender.problem()
+        stalled.close()  # every connection reset (SO_LINGER 0)
+        proxy = RecordingProxy(carbon.port, port=port)
+        for message in messages[40:]:
+            sender.send(message)
+        assert sender.wait_idle(timeout=15)
+    finally:
+        sender.close()
+        stalled.close()
+        if proxy:
+            proxy.close()
+    assert proxy.data() == b"".join(messages)  # each line once, in order
+    assert_landed(carbon, first, 45)
+
+
+def test_a_large_spool_replayed_into_a_stalled_server_stays_until_a_real_carbon_has_it(carbon, tmp_path):
+    folder = str(tmp_path / "spool")
+    spool = Spool(folder, 10**8)
+    first = int(time.time()) - 1600
+    messages = household_ticks(first, 1500)  # about 1.2 MB, more than one confirmation's worth
+    for message in messages:
+        spool.append(message)
+    spool.close()
+    stalled = Peer("stall", rcvbuf=4096)
+    port = stalled.port
+    sender = GraphiteSender("127.0.0.1", port, spool=Spool(folder, 10**8), max_backoff=0.3, retry_every=0.02,
+                            send_timeout=0.3, confirm_timeout=1.0)
+    proxy = None
+    try:
+        wait(lambda: stalled.accepted["stall"] >= 3)  # it gave up on two connections
+        on_disk = b"".join(open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder)))
+        assert on_disk == b"".join(messages)
+        stalled.close()
+        proxy = RecordingProxy(carbon.port, port=port)
+        assert sender.wait_idle(timeout=30)
+    finally:
+        sender.close()
+        stalled.close()
+        if proxy:
+            proxy.close()
+    assert proxy.data() == b"".join(messages) and os.listdir(folder) == []
+    assert_landed(carbon, first, 1500)

@@ -1,6 +1,11 @@
+import errno
 import os
 
+import pytest
+
 from presence.spool import Spool
+from tests.carbon import require
+from tests.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
 
 
 def tick(i):
@@ -10,8 +15,9 @@ def tick(i):
 def drain(spool):
     data = b""
     while len(spool):
-        data += spool.oldest()
-        spool.remove_oldest()
+        name = spool.segments[0]
+        data += spool.read(name) or b""
+        spool.remove([name])
     return data
 
 
@@ -41,7 +47,7 @@ def test_bound_drops_the_oldest_segment_and_counts_its_lines(tmp_path, caplog):
 def test_a_torn_last_line_is_never_replayed(tmp_path):
     (tmp_path / "000000000001.spool").write_bytes(tick(0) + b"p.a 1 18000")
     spool = Spool(str(tmp_path), max_bytes=10**6)
-    assert spool.oldest() == tick(0)
+    assert spool.read("000000000001.spool") == tick(0)
     spool.append(tick(2))
     assert drain(spool) == tick(0) + tick(2)
 
@@ -50,3 +56,88 @@ def test_files_are_private(tmp_path):
     folder = tmp_path / "spool"
     Spool(str(folder), max_bytes=10).append(b"x 1 1\n")
     assert oct(os.stat(folder).st_mode & 0o777) == "0o700"
+
+
+def test_a_segment_being_read_takes_no_more_appends(tmp_path):
+    spool = Spool(str(tmp_path), max_bytes=10**6)
+    spool.append(tick(0))
+    first = spool.segments[0]
+    assert spool.read(first) == tick(0)
+    spool.append(tick(1))
+    assert spool.segments[0] == first and len(spool) == 2 and spool.read(first) == tick(0)
+
+
+def test_entries_that_are_not_segments_are_left_alone_with_one_log_line(tmp_path, caplog):
+    (tmp_path / "junk.spool").write_bytes(b"not metrics\n")
+    (tmp_path / "000000000007.spool").mkdir()
+    (tmp_path / "notes.txt").write_bytes(b"x")
+    (tmp_path / "000000000003.spool").write_bytes(tick(0))
+    spool = Spool(str(tmp_path), max_bytes=10**6)
+    assert spool.error is None and spool.segments == ["000000000003.spool"]
+    spool.append(tick(1))
+    assert spool.segments[-1] == "000000000008.spool"  # after every name a segment could have
+    spool.append(tick(2))
+    assert drain(spool) == tick(0) + tick(1) + tick(2)
+    ignoring = [r for r in caplog.records if "ignoring" in r.getMessage()]
+    assert len(ignoring) == 1 and "000000000007.spool, junk.spool, notes.txt" in ignoring[0].getMessage()
+    assert sorted(os.listdir(tmp_path)) == ["000000000007.spool", "junk.spool", "notes.txt"]
+
+
+def test_a_folder_that_cannot_be_made_is_an_error_to_retry_not_an_exception(tmp_path):
+    folder = tmp_path / "spool"
+    folder.write_bytes(b"a file where the folder belongs")
+    spool = Spool(str(folder), max_bytes=10**6)
+    assert spool.error.errno == errno.EEXIST and len(spool) == 0
+    with pytest.raises(OSError):
+        spool.append(tick(0))
+    with pytest.raises(OSError):
+        spool.check()
+    folder.unlink()
+    spool.check()
+    assert spool.error is None and os.listdir(folder) == []
+    spool.append(tick(1))
+    assert drain(spool) == tick(1)
+
+
+def test_segments_removed_by_another_process_are_skipped(tmp_path, caplog):
+    spool = Spool(str(tmp_path), max_bytes=10**6, segment_messages=2)
+    for i in range(5):
+        spool.append(tick(i))
+    first, second, third = spool.segments
+    os.remove(tmp_path / first)
+    os.remove(tmp_path / third)  # the one still open for appends
+    spool.append(tick(5))
+    assert "segment 000000000003.spool was removed by another process; 1 tick(s) in it are lost" in caplog.text
+    assert spool.read(first) is None and "skipping segment 000000000001.spool" in caplog.text
+    spool.remove([first])
+    assert drain(spool) == tick(2) + tick(3) + tick(5)
+    assert spool.bytes == 0 and os.listdir(tmp_path) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    require(small_fs_unavailable_reason())
+    with small_tmpfs(tmp_path / "disk", size="64k") as folder:
+        yield folder
+
+
+def test_a_write_that_fails_on_a_full_disk_leaves_no_torn_line(small_disk):
+    spool = Spool(os.path.join(small_disk, "spool"), max_bytes=10**6)
+    filler = fill(small_disk, leave=6000)
+    message = b"".join(b"home.presence.metric_%03d 1 1800000000\n" % i for i in range(30))  # about 1.2 kB
+    kept, failures = [], 0
+    for i in range(20):
+        try:
+            spool.append(message.replace(b"1800000000", b"%d" % (1_800_000_000 + i)))
+            kept.append(i)
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+            failures += 1
+    assert failures > 1 and spool.error.errno == errno.ENOSPC
+    assert len(os.listdir(spool.folder)) == 1  # retries on a full disk leave no trail of new files
+    os.remove(filler)
+    spool.append(message.replace(b"1800000000", b"1800000099"))
+    expected = b"".join(message.replace(b"1800000000", b"%d" % (1_800_000_000 + i)) for i in [*kept, 99])
+    on_disk = b"".join(open(os.path.join(spool.folder, name), "rb").read() for name in spool.segments)
+    assert on_disk == expected and spool.bytes == len(expected)
+    assert drain(spool) == expected
