@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from presence import web
 from presence.config import ConfigError
 from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
-from presence.interfaces import ScanError, route_interface, scan_interface
+from presence.interfaces import ScanError, interface_groups, link_problem, route_interface
 from presence.safe_text import safe
 from presence.wifi_scan import ArpSweeper
 
@@ -22,18 +22,26 @@ def check_config(config):
 
 
 def check_scan(config):
-    try:
-        iface = scan_interface(config.network)
-    except ScanError as error:
-        return False, str(error)
-    off_link = [str(n) for n in config.network.cidrs if route_interface(n) != iface]
-    try:
-        ArpSweeper(iface, config.network.cidrs).close()
-    except (PermissionError, ScanError, OSError) as error:
-        return False, f"{iface}: {error}"
-    if off_link:
-        return False, f"{iface}: raw socket ok, but no direct route on it to {', '.join(off_link)}"
-    return True, f"{iface}: raw socket opened; ARP sweep of {', '.join(map(str, config.network.cidrs))}"
+    groups, missing = interface_groups(config.network)
+    if missing:
+        return False, "; ".join(missing.values())
+    lines, failed = [], False
+    for iface, networks in groups.items():
+        named = iface == config.network.interface or iface in (config.network.cidr_interfaces or ())
+        off_link = [str(n) for n in networks if route_interface(n) != iface and not named]
+        try:
+            ArpSweeper(iface, networks).close()
+        except (PermissionError, ScanError, OSError) as error:
+            lines.append(f"{iface}: {error}")
+            failed = True
+            continue
+        problem = link_problem(iface)
+        if off_link or problem:
+            lines.append(f"{iface}: raw socket ok, but " + (problem or f"no direct route on it to {', '.join(off_link)}"))
+            failed = True
+        else:
+            lines.append(f"{iface}: raw socket opened; ARP sweep of {', '.join(map(str, networks))}")
+    return not failed, "; ".join(lines)
 
 
 def check_homeassistant(config):

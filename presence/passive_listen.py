@@ -5,10 +5,11 @@ import logging
 import select
 import socket
 import struct
+from collections import OrderedDict
 
 from presence import defaults
 from presence.frames import ETH_P_ALL, PASSIVE_FILTER, parse_heard
-from presence.interfaces import ScanError, in_networks, interface_addresses, scan_interface
+from presence.interfaces import ScanError, in_networks, interface_addresses, interface_groups
 from presence.observations import DeviceSighting, SourceReport
 from presence.wifi_scan import drain, open_packet_socket
 
@@ -16,6 +17,17 @@ log = logging.getLogger(__name__)
 
 SO_ATTACH_FILTER = 26
 PACKET_OUTGOING = 4
+# Devices whose last report is remembered (for the per-device rate limit); the least recent go first.
+PASSIVE_MAX_TRACKED = 4096
+# Devices that are not people's are reported together, at most once per PASSIVE_BATCH_INTERVAL seconds,
+# at most PASSIVE_BATCH_MAX distinct devices a batch: a flood of made-up MACs costs one small report.
+PASSIVE_BATCH_INTERVAL = 0.5
+PASSIVE_BATCH_MAX = 64
+# How often the listener looks again at which interfaces reach the LANs, or retries one that failed.
+PASSIVE_RECHECK = 30.0
+# Frames read from one socket at a time, and the pause after a read: at most 6,400 frames a second.
+_READ_BURST = 64
+_BURST_PAUSE = 0.01
 
 
 def attach_filter(sock, program):
@@ -27,55 +39,152 @@ def attach_filter(sock, program):
 
 
 class WifiListener:
-    """Hear devices announce themselves (joining WiFi, renewing DHCP, mDNS) and report them at once."""
+    """Hear devices announce themselves (joining WiFi, renewing DHCP, mDNS) on every swept LAN.
+
+    People's devices (`urgent` MACs) are reported at once; all others in one batch per
+    `batch_interval`. One thread listens on one socket per interface.
+    """
 
     name = "wifi-listen"
 
-    def __init__(self, network_config, known_ips=None, min_interval=defaults.PASSIVE_MIN_INTERVAL):
+    def __init__(self, network_config, known_ips=None, urgent=frozenset(), min_interval=defaults.PASSIVE_MIN_INTERVAL,
+                 batch_interval=PASSIVE_BATCH_INTERVAL, batch_max=PASSIVE_BATCH_MAX, max_tracked=PASSIVE_MAX_TRACKED,
+                 recheck=PASSIVE_RECHECK):
         self.network_config = network_config
         self.known_ips = known_ips if known_ips is not None else {}
+        self.urgent = frozenset(urgent)
         self.min_interval = min_interval
-        self._last_report = {}
+        self.batch_interval = batch_interval
+        self.batch_max = batch_max
+        self.max_tracked = max_tracked
+        self.recheck = recheck
+        # mac -> (time of its last report, its last hostname), least recently reported first
+        self._last_report = OrderedDict()
+        self._batch = {}
+        self._last_batch = float("-inf")
+        self.dropped = 0
+        self.flooded = False
+        self.flood_dropped = 0
 
     def run(self, emit, stop, now):
-        """Listen until `stop` is set, calling `emit(report)` for each device heard."""
-        try:
-            iface = scan_interface(self.network_config)
-            own_mac, _ = interface_addresses(iface)
-            sock = open_packet_socket(iface, ETH_P_ALL)
-        except PermissionError:
-            log.debug("Passive listening needs CAP_NET_RAW too; not listening")
-            return
-        except (ScanError, OSError) as error:
-            emit(SourceReport(source=self.name, at=now(), ok=False, error=f"cannot listen: {error}"))
-            return
-        try:
+        """Listen until `stop` is set, calling `emit(report)` for each report; follow interfaces that
+        come and go (a LAN that is down at start, a USB adapter unplugged)."""
+        while not stop.is_set():
+            groups = interface_groups(self.network_config)[0]
+            sockets = self._open(groups, emit, now)
+            if sockets is None:
+                return
+            try:
+                self._listen(sockets, groups, emit, stop, now)
+            except OSError as error:
+                emit(SourceReport(source=self.name, at=now(), ok=False, error=f"listening failed: {error}"))
+                stop.wait(self.recheck)
+            finally:
+                for sock in sockets:
+                    sock.close()
+
+    def _listen(self, sockets, groups, emit, stop, now):
+        """Hear frames until `stop` is set, or until the interfaces to listen on have changed."""
+        recheck = now() + self.recheck
+        while not stop.is_set():
+            if now() >= recheck:
+                if len(sockets) < len(groups) or interface_groups(self.network_config)[0] != groups:
+                    return
+                recheck = now() + self.recheck
+            if not sockets:
+                stop.wait(0.2)
+                continue
+            ready = select.select(list(sockets), [], [], 0.2)[0]
+            for sock in ready:
+                own_mac, networks = sockets[sock]
+                for frame, address in _burst(sock):
+                    report = self.hear(frame, address[2], own_mac, now(), networks)
+                    if report:
+                        emit(report)
+            batch = self.flush(now())
+            if batch:
+                emit(batch)
+            if ready:
+                # On a busy LAN, let frames gather: fewer system calls per frame, and a bounded
+                # share of a core however fast they come (the kernel drops what overflows).
+                stop.wait(_BURST_PAUSE)
+
+    def _open(self, groups, emit, now):
+        """{socket: (own mac, networks)} for each interface that can be listened on; None without CAP_NET_RAW."""
+        sockets = {}
+        for iface, networks in groups.items():
+            try:
+                own_mac, _ = interface_addresses(iface)
+                sock = open_packet_socket(iface, ETH_P_ALL)
+            except PermissionError:
+                log.debug("Passive listening needs CAP_NET_RAW too; not listening")
+                for sock in sockets:
+                    sock.close()
+                return None
+            except (ScanError, OSError) as error:
+                emit(SourceReport(source=self.name, at=now(), ok=False, error=f"cannot listen on {iface}: {error}"))
+                continue
             attach_filter(sock, PASSIVE_FILTER)
             drain(sock)  # what arrived before the filter was attached is unfiltered
-            while not stop.is_set():
-                if not select.select([sock], [], [], 0.2)[0]:
-                    continue
-                frame, address = sock.recvfrom(2048)
-                report = self.hear(frame, address[2], own_mac, now())
-                if report:
-                    emit(report)
-        except OSError as error:
-            emit(SourceReport(source=self.name, at=now(), ok=False, error=f"listening failed: {error}"))
-        finally:
-            sock.close()
+            sockets[sock] = (own_mac, networks)
+        return sockets
 
-    def hear(self, frame, packet_type, own_mac, at):
-        """Turn one received frame into a report, or None when it tells nothing new."""
+    def hear(self, frame, packet_type, own_mac, at, networks=None):
+        """Take in one received frame: a report of a person's device to emit now, else None (others wait
+        for `flush`)."""
         heard = parse_heard(frame)
         if heard is None or packet_type == PACKET_OUTGOING or heard.mac == own_mac:
             return None
-        ip = heard.ip if heard.ip and in_networks(heard.ip, self.network_config.cidrs) else None
         previous = self._last_report.get(heard.mac)
-        if previous and at - previous[0] < self.min_interval and not (heard.hostname and heard.hostname != previous[1]):
+        fresh = previous is None or at - previous[0] >= self.min_interval
+        if not fresh and not (heard.hostname and heard.hostname != previous[1]):
             return None
-        self._last_report[heard.mac] = (at, heard.hostname or (previous[1] if previous else None))
+        urgent = fresh and heard.mac in self.urgent
+        if not urgent and heard.mac not in self._batch and len(self._batch) >= self.batch_max:
+            self.dropped += 1
+            return None
+        self._remember(heard.mac, at, heard.hostname or (previous[1] if previous else None))
+        ip = heard.ip if heard.ip and in_networks(heard.ip, networks or self.network_config.cidrs) else None
+        sighting = DeviceSighting(mac=heard.mac, ip=ip, at=at, how=heard.how, hostname=heard.hostname)
+        if not urgent:
+            self._batch[heard.mac] = sighting
+            return None
         if ip:
             self.known_ips[heard.mac] = ip
-        sighting = DeviceSighting(mac=heard.mac, ip=ip, at=at, how=heard.how, hostname=heard.hostname)
         return SourceReport(source=self.name, at=at, ok=True, sightings=(sighting,))
 
+    def flush(self, at):
+        """The batch of other devices heard, as one report, when one is due at `at`; else None."""
+        if not self._batch or at - self._last_batch < self.batch_interval:
+            return None
+        sightings, self._batch, self._last_batch = tuple(self._batch.values()), {}, at
+        self._note_flood()
+        return SourceReport(source=self.name, at=at, ok=True, sightings=sightings)
+
+    def _note_flood(self):
+        # Logged once when batches start overflowing and once when they stop, not per batch.
+        if self.dropped and not self.flooded:
+            log.warning("Passive listening: more than %d other devices heard within %.1f s (a flood?); "
+                        "the rest are left out until it calms down", self.batch_max, self.batch_interval)
+        elif not self.dropped and self.flooded:
+            log.info("Passive listening: calm again; %d frames of other devices were left out",
+                     self.flood_dropped)
+            self.flood_dropped = 0
+        self.flooded = bool(self.dropped)
+        self.flood_dropped += self.dropped
+        self.dropped = 0
+
+    def _remember(self, mac, at, hostname):
+        self._last_report[mac] = (at, hostname)
+        self._last_report.move_to_end(mac)
+        if len(self._last_report) > self.max_tracked:
+            self._last_report.popitem(last=False)
+
+
+def _burst(sock):
+    """Yield (frame, address) of up to _READ_BURST frames waiting on `sock`, without blocking."""
+    for _ in range(_READ_BURST):
+        try:
+            yield sock.recvfrom(2048, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return

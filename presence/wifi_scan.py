@@ -1,4 +1,5 @@
-"""The WiFi source: a broadcast ARP sweep, then unicast re-probes of the people's missing devices."""
+"""The WiFi source: a broadcast ARP sweep of each LAN, unicast re-probes of the devices the daemon names,
+and whether each LAN could be reached at all."""
 
 import logging
 import select
@@ -7,9 +8,10 @@ import time
 
 from presence import defaults
 from presence.frames import ETH_P_ARP, arp_request, parse_arp_reply, udp_knock, with_destination, with_target
-from presence.interfaces import ScanError, in_networks, interface_addresses, scan_interface
+from presence.interfaces import (ScanError, default_gateways, in_networks, interface_addresses, interface_groups,
+                                 link_problem)
 from presence.neighbours import read_neighbours
-from presence.observations import DeviceSighting, SourceReport
+from presence.observations import DeviceSighting, NetworkHealth, SourceReport
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +19,13 @@ NO_RAW_SOCKET_HELP = (
     "sending ARP requests needs the CAP_NET_RAW capability, which this process lacks; grant it "
     "(systemd: AmbientCapabilities=CAP_NET_RAW; by hand: run as root, or `setcap cap_net_raw+ep` "
     "on the Python interpreter)")
+
+# A device to re-probe whose address is unknown is searched for with one unicast request per address
+# of every swept network: at once, then after 2, 4, 8... sweeps, and at least once every SEARCH_MAX_GAP
+# seconds; at most SEARCHES_PER_SWEEP devices in one sweep (the others wait for a later one).
+SEARCH_FIRST_GAP = 2
+SEARCH_MAX_GAP = 3600.0
+SEARCHES_PER_SWEEP = 1
 
 
 def open_packet_socket(iface, protocol):
@@ -40,7 +49,7 @@ def drain(sock):
 
 
 class ArpSweeper:
-    """One reused raw socket: a burst of broadcast requests, then unicast re-probes of missing devices."""
+    """One reused raw socket on one interface: a burst of broadcast requests, then unicast re-probes."""
 
     def __init__(self, iface, networks, knock=True, listen=defaults.DEFAULT_SWEEP_LISTEN):
         self.iface = iface
@@ -53,31 +62,40 @@ class ArpSweeper:
         self.frames = [with_target(self.template, str(host)) for network in self.networks
                        for host in network.hosts() if str(host) != self.ip]
 
-    def sweep(self, watch=None):
-        """Return {mac: ip} of every device that answered; `watch` maps MACs to re-probe to their last IP."""
+    def sweep(self, reprobe=None, search=(), quiet=None):
+        """Return {mac: ip} of every device that answered.
+
+        Of the devices that missed the broadcast, `reprobe` ({mac: ip}) get unicast requests and the mDNS
+        knock, `quiet` ({mac: ip}, the gateway) the requests only, up to REPROBE_TRIES times each; each MAC
+        in `search` (address unknown) gets one unicast request per address of this interface's networks.
+        """
         # Frames queued since the last sweep carry no time of their own; only fresh replies count.
         drain(self.sock)
         found = {}
         for frame in self.frames:
             self.sock.send(frame)
         self._collect(found, self.listen)
-        missing = {mac: ip for mac, ip in (watch or {}).items() if mac not in found}
-        if missing:
-            self._reprobe(missing, found)
+        frames = {**self._unicast(reprobe or {}, self.knock, found), **self._unicast(quiet or {}, False, found)}
+        searches = {mac: [with_destination(frame, mac) for frame in self.frames] for mac in search if mac not in found}
+        if frames or searches:
+            self._reprobe(frames, searches, found)
         return found
 
-    def _reprobe(self, missing, found):
-        # A dozing phone misses most broadcasts but gets every unicast frame: ask it directly.
+    def _unicast(self, devices, knock, found):
         frames = {}
-        for mac, ip in missing.items():
-            if ip and in_networks(ip, self.networks):
+        for mac, ip in devices.items():
+            if mac not in found and ip and in_networks(ip, self.networks):
                 frames[mac] = [with_destination(with_target(self.template, ip), mac)]
-                if self.knock:
+                if knock:
                     frames[mac].append(udp_knock(self.mac, self.ip, mac, ip))
-            else:
-                frames[mac] = [with_destination(frame, mac) for frame in self.frames]
-        wanted = set(frames)
-        for _ in range(defaults.REPROBE_TRIES):
+        return frames
+
+    def _reprobe(self, frames, searches, found):
+        # A dozing phone misses most broadcasts but gets every unicast frame: ask it directly.
+        wanted = set(frames) | set(searches)
+        for frame in (frame for batch in searches.values() for frame in batch):
+            self.sock.send(frame)
+        for _ in range(defaults.REPROBE_TRIES if frames else 0):
             for mac, batch in frames.items():
                 if mac not in found:
                     for frame in batch:
@@ -96,51 +114,175 @@ class ArpSweeper:
             if reply and reply[0] != self.mac and in_networks(reply[1], self.networks):
                 found[reply[0]] = reply[1]
 
-
     def close(self):
         self.sock.close()
 
 
+class SearchBackoff:
+    """Choose which devices of unknown address get a whole-range search this sweep: rarely, less and less."""
+
+    def __init__(self, first_gap=SEARCH_FIRST_GAP, max_gap=SEARCH_MAX_GAP, per_sweep=SEARCHES_PER_SWEEP):
+        self.first_gap, self.max_gap, self.per_sweep = first_gap, max_gap, per_sweep
+        self.sweeps = 0
+        # mac -> (sweep number it is next due, gap in sweeps after that, time of its last search)
+        self.plans = {}
+
+    def choose(self, macs, now):
+        """Return the MACs of `macs` to search in this sweep at `now`; forget devices no longer asked about."""
+        self.sweeps += 1
+        self.plans = {mac: plan for mac, plan in self.plans.items() if mac in macs}
+        due = [mac for mac in macs if self._due(mac, now)]
+        due.sort(key=lambda mac: self.plans[mac][0] if mac in self.plans else float("-inf"))
+        chosen = due[:self.per_sweep]
+        for mac in chosen:
+            _due_at, gap, _last = self.plans.get(mac, (None, self.first_gap, None))
+            self.plans[mac] = (self.sweeps + gap, gap * 2, now)
+        return chosen
+
+    def _due(self, mac, now):
+        if mac not in self.plans:
+            return True
+        due_at, _gap, last = self.plans[mac]
+        return self.sweeps >= due_at or now - last >= self.max_gap
+
+
+def network_health(network, found_ips, gateway, gateway_known):
+    """Whether `network` answered this sweep; `gateway` (its default gateway, or None) counts once it has
+    ever answered (`gateway_known`)."""
+    cidr = str(network)
+    if not any(in_networks(ip, (network,)) for ip in found_ips):
+        also = f", not even the gateway {gateway}" if gateway else ""
+        return NetworkHealth(cidr, False, f"nothing answered on {cidr}{also}")
+    if gateway and gateway_known and gateway not in found_ips:
+        return NetworkHealth(cidr, False, f"the gateway {gateway} did not answer on {cidr}, not even "
+                                          "to a unicast re-probe")
+    return NetworkHealth(cidr, True)
+
+
 class WifiSource:
-    """Report which devices are on the LAN now; without CAP_NET_RAW, from the neighbour table."""
+    """Report which devices are on the LAN(s) now and whether each LAN answered at all.
+
+    `reprobe()` returns {mac: last ip or None} of the devices worth re-probing at this sweep (those of
+    people home or within their grace); without it, the fixed `watch` MACs are. Without CAP_NET_RAW,
+    it reads the kernel's neighbour table instead.
+    """
 
     name = "wifi"
 
-    def __init__(self, network_config, watch=(), known_ips=None, knock=True):
+    def __init__(self, network_config, reprobe=None, watch=(), known_ips=None, knock=True):
         self.network_config = network_config
+        self.reprobe = reprobe
         self.watch = tuple(watch)
         self.known_ips = known_ips if known_ips is not None else {}
         self.knock = knock
-        self.sweeper = None
+        self.sweepers = {}
         self.fallback = False
+        self.searches = SearchBackoff()
+        # network -> (gateway ip, its mac) once the network's default gateway has answered a sweep
+        self.gateways = {}
+        # network -> why it could not be swept at all in the last survey
+        self.unswept = {}
 
     def poll(self, now):
         """Scan once; failures come back as a report with `ok=False`."""
         try:
-            found, how = self.scan()
+            found, how, networks = self.survey(now)
         except (ScanError, OSError) as error:
             self.close()
             return SourceReport(source=self.name, at=now, ok=False, error=f"scan failed: {error}")
         sightings = tuple(DeviceSighting(mac=mac, ip=ip, at=now, how=how) for mac, ip in sorted(found.items()))
-        return SourceReport(source=self.name, at=now, ok=True, sightings=sightings)
+        return SourceReport(source=self.name, at=now, ok=True, sightings=sightings, networks=networks)
 
-    def scan(self):
-        """Return ({mac: ip}, how) from a sweep, or from the neighbour table when raw sockets are denied."""
-        iface = scan_interface(self.network_config)
-        if not self.fallback and self.sweeper is None:
+    def scan(self, now=None):
+        """Return ({mac: ip}, how) from a sweep, or from the neighbour table when raw sockets are denied.
+
+        Raises ScanError when no configured network could be swept at all (no route, no interface, no link).
+        """
+        found, how, networks = self.survey(time.time() if now is None else now)
+        if not found and self.unswept and len(self.unswept) == len(networks):
+            raise ScanError("; ".join(dict.fromkeys(self.unswept.values())))
+        return found, how
+
+    def survey(self, now):
+        """Return ({mac: ip}, how, (NetworkHealth per configured network, ...)) of one sweep of every LAN."""
+        groups, self.unswept = interface_groups(self.network_config)
+        if not self.fallback:
+            self.unswept.update(self._open(groups))
+        for iface, networks in groups.items():
+            if (problem := self.unswept.get(networks[0]) or link_problem(iface)) is not None:
+                self.unswept.update(dict.fromkeys(networks, problem))
+        live = {iface: networks for iface, networks in groups.items() if networks[0] not in self.unswept}
+        if self.fallback:
+            found, how = self._neighbours(live), "neighbour"
+        else:
+            found, how = (self._sweep(live, now) if live else {}), "arp"
+        self.known_ips.update(found)
+        gateways = default_gateways() if how == "arp" else []
+        health = tuple(self._health(network, found, how, gateways) for network in self.network_config.cidrs)
+        return found, how, health
+
+    def _open(self, groups):
+        """Open a sweeper per interface; return {network: problem} of those whose interface cannot be used."""
+        for iface in [iface for iface, sweeper in self.sweepers.items() if sweeper.networks != groups.get(iface)]:
+            self.sweepers.pop(iface).close()
+        problems = {}
+        for iface, networks in groups.items():
+            if iface in self.sweepers:
+                continue
             try:
-                self.sweeper = ArpSweeper(iface, self.network_config.cidrs, knock=self.knock)
+                self.sweepers[iface] = ArpSweeper(iface, networks, knock=self.knock)
             except PermissionError as error:
                 log.warning("WiFi: %s. Falling back to the kernel's neighbour table, which only "
                             "knows devices this host talked to recently.", error)
                 self.fallback = True
-        if self.fallback:
-            return read_neighbours(iface, self.network_config.cidrs), "neighbour"
-        found = self.sweeper.sweep({mac: self.known_ips.get(mac) for mac in self.watch})
-        self.known_ips.update(found)
-        return found, "arp"
+                self.close()
+                return {}
+            except ScanError as error:
+                problems.update(dict.fromkeys(networks, str(error)))
+        return problems
+
+    def _sweep(self, groups, now):
+        wanted = self._wanted()
+        search = self.searches.choose([mac for mac, ip in wanted.items() if not ip], now)
+        known = {mac: ip for mac, ip in wanted.items() if ip}
+        found = {}
+        for iface, networks in groups.items():
+            quiet = {self.gateways[n][1]: self.gateways[n][0] for n in networks if n in self.gateways}
+            try:
+                found.update(self.sweepers[iface].sweep(known, search, quiet))
+            except OSError as error:
+                self.unswept.update(dict.fromkeys(networks, f"sweeping {iface} failed: {error.strerror or error}"))
+                self.sweepers.pop(iface).close()
+        return found
+
+    def _wanted(self):
+        """{mac: ip or None} to re-probe; an address outside every swept network counts as unknown."""
+        wanted = self.reprobe() if self.reprobe else dict.fromkeys(self.watch)
+        networks = self.network_config.cidrs
+        resolved = {mac: ip or self.known_ips.get(mac) for mac, ip in wanted.items()}
+        return {mac: ip if ip and in_networks(ip, networks) else None for mac, ip in resolved.items()}
+
+    def _health(self, network, found, how, gateways):
+        if network in self.unswept:
+            return NetworkHealth(str(network), False, self.unswept[network])
+        if how == "neighbour":
+            # The neighbour table cannot tell an empty LAN from a quiet one: only the link counts.
+            return NetworkHealth(str(network), True)
+        gateway = next((ip for ip in gateways if in_networks(ip, (network,))), None)
+        answered = [mac for mac, ip in found.items() if ip == gateway]
+        if answered:
+            self.gateways[network] = (gateway, answered[0])
+        elif gateway is None or self.gateways.get(network, (None,))[0] != gateway:
+            self.gateways.pop(network, None)
+        return network_health(network, found.values(), gateway, network in self.gateways)
+
+    def _neighbours(self, groups):
+        found = {}
+        for iface, networks in groups.items():
+            found.update(read_neighbours(iface, networks))
+        return found
 
     def close(self):
-        if self.sweeper:
-            self.sweeper.close()
-            self.sweeper = None
+        for sweeper in self.sweepers.values():
+            sweeper.close()
+        self.sweepers = {}

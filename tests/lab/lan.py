@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import itertools
+import json
 import os
 import re
 import shutil
@@ -128,6 +129,27 @@ while True:
     except BlockingIOError:
         break
 print("\n".join(f.hex() for f in frames), flush=True)
+"""
+
+
+# Broadcasts gratuitous ARP requests from random locally administered MACs (and random addresses of
+# the subnet) at argv[4] frames a second for argv[5] seconds; prints "ready", then how many it sent.
+_FLOOD = r"""
+import os, random, socket, struct, sys, time
+iface, (net, prefix), (rate, seconds) = sys.argv[1], map(int, sys.argv[2:4]), map(float, sys.argv[4:6])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+print("ready", flush=True)
+sent, start = 0, time.monotonic()
+while (elapsed := time.monotonic() - start) < seconds:
+    while sent < elapsed * rate:
+        mac = bytes([random.randrange(256) & 0xFC | 0x02]) + os.urandom(5)
+        ip = struct.pack("!I", net | random.randrange(1, 2 ** (32 - prefix) - 1))
+        s.send(b"\xff" * 6 + mac + b"\x08\x06\x00\x01\x08\x00\x06\x04\x00\x01" + mac + ip + bytes(6) + ip
+               + bytes(18))
+        sent += 1
+    time.sleep(0.002)
+print(sent, flush=True)
 """
 
 
@@ -264,18 +286,34 @@ class Device:
             raise LabError(f"sending the mDNS announcement from {self.ns} failed")
 
 
-class Lan:
-    """Context manager: a bridge namespace, a scanner namespace, and devices added on demand."""
+    def flood_arp(self, seconds: float, rate: float = 1000.0) -> subprocess.Popen:
+        """Start broadcasting ARP from random locally administered MACs, `rate` frames a second for
+        `seconds`, as a misbehaving device can; returns once it sends. Its stdout then gives the count."""
+        net = self.lan.network
+        proc = self.lan.popen(self.ns, [sys.executable, "-c", _FLOOD, "eth0", str(int(net.network_address)),
+                                        str(net.prefixlen), str(rate), str(seconds)], stdout=subprocess.PIPE)
+        if proc.stdout.readline().strip() != "ready":
+            raise LabError(f"ARP flood in {self.ns} did not start")
+        return proc
 
-    scanner_iface = "eth0"
+
+class Lan:
+    """Context manager: a bridge namespace, a scanner namespace, and devices added on demand.
+
+    To put one scanner on two LANs, give the second Lan the first one's ``scanner_ns`` and another
+    ``scanner_iface`` (``eth1``): its scanner port then joins that namespace instead of a new one.
+    """
 
     def __init__(self, subnet: str = "198.51.100.0/24", scanner_ip: str = "198.51.100.2",
-                 scanner_mac: str = "02:00:00:00:00:02") -> None:
+                 scanner_mac: str = "02:00:00:00:00:02", scanner_ns: str | None = None,
+                 scanner_iface: str = "eth0") -> None:
         self.network = ipaddress.ip_network(subnet)
         self.scanner_ip, self.scanner_mac = scanner_ip, scanner_mac
         self.prefix = f"prs{os.getpid()}x{next(_counter)}-"
         self.bridge_ns = self.prefix + "br"
-        self.scanner_ns = self.prefix + "sc"
+        self.scanner_ns = scanner_ns or self.prefix + "sc"
+        self.scanner_iface, self.scanner_port = scanner_iface, "vsc"
+        self._own_scanner = scanner_ns is None
         self.devices: list[Device] = []
         self._made: list[str] = []
         self._procs: list[subprocess.Popen] = []
@@ -292,7 +330,10 @@ class Lan:
             _cmd(["ip", "-n", self.bridge_ns, "link", "add", "br0", "type", "bridge", "forward_delay", "0",
                   "mcast_snooping", "0"])
             _cmd(["ip", "-n", self.bridge_ns, "link", "set", "br0", "up"])
-            self._attach(self.scanner_ns, "vsc", self.scanner_mac, self.scanner_ip)
+            self._attach(self.scanner_ns, self.scanner_port, self.scanner_mac, self.scanner_ip,
+                         iface=self.scanner_iface, new_ns=self._own_scanner)
+            # Ready when the kernel says the scanner's link is up, as a source checks before a sweep.
+            self._await_scanner_state(lambda state: state == "UP")
         except BaseException:
             self.close()
             raise
@@ -312,13 +353,43 @@ class Lan:
         _in_ns_sysctl(ns, _IPV6_OFF)
         _cmd(["ip", "-n", ns, "link", "set", "lo", "up"])
 
-    def _attach(self, ns: str, port: str, mac: str, ip: str) -> None:
-        self._new_ns(ns)
+    def _attach(self, ns: str, port: str, mac: str, ip: str, iface: str = "eth0", new_ns: bool = True) -> None:
+        if new_ns:
+            self._new_ns(ns)
         _cmd(["ip", "-n", self.bridge_ns, "link", "add", port, "type", "veth",
-              "peer", "name", "eth0", "address", mac, "netns", ns])
+              "peer", "name", iface, "address", mac, "netns", ns])
         _cmd(["ip", "-n", self.bridge_ns, "link", "set", port, "master", "br0", "up"])
-        _cmd(["ip", "-n", ns, "addr", "add", f"{ip}/{self.network.prefixlen}", "dev", "eth0"])
-        _cmd(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        _cmd(["ip", "-n", ns, "addr", "add", f"{ip}/{self.network.prefixlen}", "dev", iface])
+        _cmd(["ip", "-n", ns, "link", "set", iface, "up"])
+
+    def unplug_scanner(self) -> None:
+        """Take the scanner's bridge port down: its interface stays up but has no carrier (a dead switch).
+
+        Returns once the kernel says so (its operational state follows the carrier within about a second).
+        """
+        _cmd(["ip", "-n", self.bridge_ns, "link", "set", self.scanner_port, "down"])
+        self._await_scanner_state(lambda state: state != "UP")
+
+    def plug_scanner(self) -> None:
+        """Undo unplug_scanner(); returns once the scanner's interface is up again."""
+        _cmd(["ip", "-n", self.bridge_ns, "link", "set", self.scanner_port, "up"])
+        self._await_scanner_state(lambda state: state == "UP")
+
+    def _await_scanner_state(self, wanted: Callable[[str], bool], timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            out = _cmd(["ip", "-j", "-n", self.scanner_ns, "link", "show", "dev", self.scanner_iface])
+            state = json.loads(out)[0]["operstate"]
+            if wanted(state):
+                return
+            if time.monotonic() > deadline:
+                raise LabError(f"{self.scanner_iface} in {self.scanner_ns} stays {state}")
+            time.sleep(0.05)
+
+    def set_gateway(self, ip: str) -> None:
+        """Give the scanner a default route via ip (a device of this lab acting as the router)."""
+        self._check_ip(ip)
+        _cmd(["ip", "-n", self.scanner_ns, "route", "replace", "default", "via", ip, "dev", self.scanner_iface])
 
     def add_device(self, name: str, mac: str, ip: str) -> Device:
         """Create a device namespace linked to the bridge, up and answering ARP."""
@@ -345,8 +416,11 @@ class Lan:
         self._procs.append(proc)
         return proc
 
+    def _iface_of(self, ns: str) -> str:
+        return self.scanner_iface if ns == self.scanner_ns else "eth0"
+
     def _tool(self, ns: str, mode: str, ip: str, timeout: float, *extra: str, runs: int = 1) -> str | None:
-        p = self.run(ns, [sys.executable, "-c", _NET_TOOL, mode, "eth0", ip, str(timeout), *extra],
+        p = self.run(ns, [sys.executable, "-c", _NET_TOOL, mode, self._iface_of(ns), ip, str(timeout), *extra],
                      timeout=timeout * runs + 10)
         return (p.stdout.strip() or "ok") if p.returncode == 0 else None
 
@@ -393,11 +467,12 @@ class Lan:
                 during: Callable[[], object] | None = None) -> list[bytes]:
         """Frames eth0 of ns (default scanner) receives while during() (if given) runs and for
         seconds after it returns; frames it sends itself are left out."""
-        proc = self.popen(ns or self.scanner_ns, [sys.executable, "-c", _CAPTURE, "eth0"],
+        ns = ns or self.scanner_ns
+        proc = self.popen(ns, [sys.executable, "-c", _CAPTURE, self._iface_of(ns)],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         try:
             if proc.stdout.readline().strip() != "ready":
-                raise LabError(f"capture in {ns or self.scanner_ns} did not start")
+                raise LabError(f"capture in {ns} did not start")
             if during is not None:
                 during()
             time.sleep(seconds)
@@ -407,6 +482,12 @@ class Lan:
                 proc.kill()
                 proc.wait()
         return [bytes.fromhex(line) for line in out.split()]
+
+    def frames_sent(self, ns: str | None = None) -> int:
+        """How many frames the LAN interface of ns (default scanner) has sent so far (the kernel's count)."""
+        ns = ns or self.scanner_ns
+        out = _cmd(["ip", "-n", ns, "-s", "-j", "link", "show", "dev", self._iface_of(ns)])
+        return json.loads(out)[0]["stats64"]["tx"]["packets"]
 
     def arping(self, ip: str, timeout: float = 1.0, ns: str | None = None) -> str | None:
         """ARP who-has ip from ns (default scanner); the MAC that answered, or None."""
@@ -418,10 +499,11 @@ class Lan:
 
     def listen_arp(self, ip: str, timeout: float = 3.0, ns: str | None = None) -> subprocess.Popen:
         """Start waiting for any ARP frame from ip; stdout gives "ready", then its MAC."""
-        proc = self.popen(ns or self.scanner_ns, [sys.executable, "-c", _NET_TOOL, "listen", "eth0", ip,
-                                                  str(timeout)], stdout=subprocess.PIPE)
+        ns = ns or self.scanner_ns
+        proc = self.popen(ns, [sys.executable, "-c", _NET_TOOL, "listen", self._iface_of(ns), ip, str(timeout)],
+                          stdout=subprocess.PIPE)
         if proc.stdout.readline().strip() != "ready":
-            raise LabError(f"ARP listener in {ns or self.scanner_ns} did not start")
+            raise LabError(f"ARP listener in {ns} did not start")
         return proc
 
     def close(self) -> None:

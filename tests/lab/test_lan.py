@@ -254,3 +254,53 @@ def test_mdns_announcement_reaches_scanner(lan):
     assert ".".join(labels) == "pixel-7.local"
     assert dns[pos + 1:pos + 11] == b"\x00\x01\x80\x01\x00\x00\x00\x78\x00\x04"
     assert dns[pos + 11:pos + 15] == dev_ip
+
+
+def test_unplugged_scanner_has_no_carrier_until_plugged_again(lan):
+    dev = lan.add_device("phone", "02:00:00:00:40:08", "198.51.100.77")
+    lan.unplug_scanner()
+    link = lan.run(lan.scanner_ns, ["ip", "-o", "link", "show", "dev", "eth0"], check=True).stdout
+    assert "NO-CARRIER" in link and ",UP" in link  # administratively up, no link
+    assert lan.arping(dev.ip, timeout=0.3) is None
+    lan.plug_scanner()
+    assert lan.arping(dev.ip) == dev.mac
+
+
+def test_set_gateway_gives_the_scanner_a_default_route(lan):
+    lan.add_device("router", "02:00:00:00:40:09", "198.51.100.1")
+    lan.set_gateway("198.51.100.1")
+    route = lan.run(lan.scanner_ns, ["ip", "route", "show", "default"], check=True).stdout
+    assert route.startswith("default via 198.51.100.1 dev eth0")
+    with pytest.raises(ValueError):
+        lan.set_gateway("203.0.113.1")
+
+
+def test_one_scanner_on_two_lans():
+    require_lab()
+    with Lan() as a, Lan(subnet="203.0.113.0/24", scanner_ip="203.0.113.2", scanner_mac="02:00:00:00:01:02",
+                         scanner_ns=a.scanner_ns, scanner_iface="eth1") as b:
+        assert b.scanner_ns == a.scanner_ns and len(lab_namespaces(b.prefix)) == 1  # b made its bridge only
+        da = a.add_device("x", "02:00:00:00:20:03", "198.51.100.40")
+        db = b.add_device("y", "02:00:00:00:20:04", "203.0.113.40")
+        assert a.arping(da.ip) == da.mac and b.arping(db.ip) == db.mac
+        out = a.run(a.scanner_ns, ["ip", "-o", "-4", "addr", "show"], check=True).stdout
+        assert "eth0    inet 198.51.100.2/24" in out and "eth1    inet 203.0.113.2/24" in out
+        before = b.frames_sent()
+        b.arping(db.ip)
+        assert b.frames_sent() == before + 1 and b.frames_sent() != a.frames_sent()
+        b.unplug_scanner()
+        assert b.arping(db.ip, timeout=0.3) is None and a.arping(da.ip) == da.mac
+    assert lab_namespaces(a.prefix) == [] and lab_namespaces(b.prefix) == []
+
+
+def test_flood_arp_sends_from_ever_new_locally_administered_macs(lan):
+    flooder = lan.add_device("flooder", "02:00:00:00:40:0a", "198.51.100.66")
+
+    def flood():
+        assert int(flooder.flood_arp(seconds=0.5, rate=1000).communicate(timeout=10)[0]) >= 450
+
+    frames = lan.capture(0.2, during=flood)
+    arp = [f for f in frames if f[12:14] == b"\x08\x06"]
+    sources = {f[6:12] for f in arp}
+    assert len(arp) >= 450 and len(sources) >= 0.99 * len(arp)
+    assert all(mac[0] & 0x03 == 0x02 and f[22:28] == mac for f in arp for mac in (f[6:12],))
