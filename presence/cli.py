@@ -1,7 +1,6 @@
 """Command line: parse arguments, load the config once, and hand over to the right command."""
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -12,12 +11,14 @@ from graphite_helper import GraphiteSender, StdoutSink
 from presence import defaults
 from presence.check import run_check
 from presence.config import ConfigError, default_config_path, load_config
-from presence.discover import run_discover, run_watch
-from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
+from presence.discover import run_discover, run_discover_homeassistant, run_watch
+from presence.homeassistant_api import HomeAssistantSource, read_token
 from presence.logs import setup_logging
-from presence.loop import Daemon, SystemClock, poll_safely
+from presence.loop import Daemon, Setup, SystemClock, poll_safely
 from presence.metrics import tick_time
 from presence.spool import Spool
+from presence.state_dir import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
+from presence.state import reprobe_targets
 from presence.state_file import load_state, peek_state
 from presence.stats import run_stats
 from presence.interfaces import ScanError
@@ -79,7 +80,7 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else list(argv)))
     command = args.command or "run"
     setup_logging(args.log_level)
     config_path = args.config or default_config_path()
@@ -103,15 +104,40 @@ def main(argv=None):
         return run_stats(config, peek_state(state_path), sys.stdout, args.json)
     if command == "discover":
         return discover(config, peek_state(state_path), args)
+    where = "--state" if args.state else f"{config.path}: state_file"
+    try:
+        check_state_path(state_path, where, config.path)
+        lock = StateLock(state_path).acquire()
+    except StateDirError as error:
+        print(f"presence: {error}", file=sys.stderr)
+        return defaults.EX_TEMPFAIL if isinstance(error, StateLocked) else defaults.EX_CONFIG
+    try:
+        remove_stale_temp_files(state_path)
+        return run_daemon(command, config, config_path, token, state_path, args.dry_run)
+    finally:
+        lock.release()
+
+
+def run_daemon(command, config, config_path, token, state_path, dry_run):
     clock = SystemClock()
     state = load_state(state_path, clock.now())
-    daemon = Daemon(config, state, make_sink(config, args.dry_run, state_path), state_path, clock,
+    daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
                     notifier=Notifier() if command == "run" else None)
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
-    sources = make_sources(config, token, known_ips)
+    sources = make_sources(config, token, known_ips, daemon)
     if command == "once":
         return run_once(daemon, [source for source, _ in sources], clock)
-    return run_forever(daemon, sources, [WifiListener(config.network, known_ips)])
+
+    def reload():
+        new = load_config(config_path)
+        new_token = read_token(new.homeassistant, new.path) if new.homeassistant else None
+        if new.state_file != config.state_file:
+            log.warning("Reload: state_file is now %s, but the daemon keeps %s until it restarts",
+                        new.state_file, state_path)
+        sink = make_sink(new, dry_run, state_path) if new.graphite != daemon.config.graphite else None
+        return Setup(new, make_sources(new, new_token, known_ips, daemon), make_listeners(new, known_ips), sink)
+
+    return run_forever(daemon, sources, make_listeners(config, known_ips), reload)
 
 
 def discover(config, state, args):
@@ -133,27 +159,7 @@ def discover(config, state, args):
 
 def discover_homeassistant(config, as_json):
     """List the entities a person can be mapped to, with what they read now."""
-    if config.homeassistant is None:
-        log.error("discover --homeassistant: the config has no 'homeassistant' section")
-        return defaults.EX_CONFIG
-    try:
-        source = HomeAssistantSource(config.homeassistant, (), read_token(config.homeassistant, config.path))
-        rows = source.states()
-    except ConfigError as error:
-        print(error, file=sys.stderr)
-        return defaults.EX_CONFIG
-    except HomeAssistantError as error:
-        log.error("discover --homeassistant: %s", error)
-        return 1
-    mapped = {e: p.key for p in config.people for e in p.homeassistant_entities}
-    if as_json:
-        print(json.dumps([{"entity_id": e, "state": s, "name": n, "person": mapped.get(e)} for e, s, n in rows],
-                         indent=2))
-        return 0
-    print(f"{'ENTITY':<40} {'STATE':<14} {'MAPPED TO':<12} NAME")
-    for entity, state, name in rows:
-        print(f"{entity:<40} {state or '-':<14} {mapped.get(entity, '-'):<12} {name or '-'}")
-    return 0
+    return run_discover_homeassistant(config, sys.stdout, as_json)
 
 
 def make_sink(config, dry_run, state_path):
@@ -168,9 +174,16 @@ def make_sink(config, dry_run, state_path):
                           max_backoff=defaults.GRAPHITE_MAX_BACKOFF)
 
 
-def make_sources(config, token, known_ips):
+def make_listeners(config, known_ips):
+    """The passive listeners: people's devices are reported at once, others in batches."""
+    return [WifiListener(config.network, known_ips, urgent=frozenset(config.mac_owner))]
+
+
+def make_sources(config, token, known_ips, daemon):
     """Return [(source, interval)]: WiFi always, Home Assistant when configured and mapped."""
-    wifi = WifiSource(config.network, watch=config.mac_owner, known_ips=known_ips, knock=config.wifi.wake_knock)
+    # Read at each sweep, from the source's thread: the state and config are replaced, never changed.
+    wifi = WifiSource(config.network, reprobe=lambda: reprobe_targets(daemon.state, daemon.config),
+                      known_ips=known_ips, knock=config.wifi.wake_knock)
     sources = [(wifi, config.wifi.scan_interval)]
     entities = [e for person in config.people for e in person.homeassistant_entities]
     if config.homeassistant and entities:
@@ -191,11 +204,31 @@ def run_once(daemon, sources, clock):
     return 0
 
 
-def run_forever(daemon, sources, listeners):
+def run_forever(daemon, sources, listeners, reload):
     stop = threading.Event()
     _stop_on_signals(stop, "saving state and stopping")
-    daemon.run(sources, stop, listeners)
+
+    def request_reload(_signum, _frame):
+        log.info("Received SIGHUP; reloading %s", daemon.config.path)
+        daemon.reload_requested.set()
+
+    signal.signal(signal.SIGHUP, request_reload)
+    daemon.run(sources, stop, listeners, reload)
     return 0
+
+
+def _join_dash_values(argv):
+    """`--from -30d` as `--from=-30d`: argparse would take a value that starts with `-` for an option."""
+    joined, index = [], 0
+    while index < len(argv):
+        if argv[index] in ("--from", "--until") and index + 1 < len(argv) and argv[index + 1].startswith("-") \
+                and argv[index + 1][1:2].isdigit():
+            joined.append(f"{argv[index]}={argv[index + 1]}")
+            index += 2
+            continue
+        joined.append(argv[index])
+        index += 1
+    return joined
 
 
 def _stop_on_signals(stop, doing="stopping"):

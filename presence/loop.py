@@ -4,13 +4,14 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 
 from graphite_helper import build_message
 from presence import defaults
 from presence.metrics import event_values, metric_values, tick_time
 from presence.notify import Notifier
 from presence.observations import SourceReport
-from presence.state import evaluate, ingest
+from presence.state import evaluate, ingest, lan_outages_now
 from presence.state_file import save_state, state_to_dict
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,18 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING}
 FIRST_SCAN_WAIT = 3.0
 # How often the loop looks at the stop flag while it waits for reports.
 STOP_CHECK = 0.2
+# A passive listener that ended (its socket failed, its interface went away) starts again this much later.
+LISTENER_RESTART = 5.0
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What the daemon runs with; a reload builds a new one from the config file."""
+
+    config: object
+    sources: list
+    listeners: list
+    sink: object = None
 
 
 class SystemClock:
@@ -56,10 +69,14 @@ class Daemon:
         self.reports = queue.Queue()
         self.last_snapshot = None
         self.last_scan = None
+        self.reload_requested = threading.Event()
         self._saved = state_to_dict(state, 0) | {"saved_at": 0}
+        self._save_error = None
         self._last_ping = 0.0
         self._ready = False
+        self._unhealthy = None
         self._unsent_transitions = []
+        self._threads = []
 
     def ingest(self, report):
         if report.source == "wifi" and report.ok:
@@ -94,52 +111,119 @@ class Daemon:
         return snapshot
 
     def save(self, now):
-        """Write state.json when it changed; a failed write is logged and retried next tick."""
+        """Write state.json when it changed; return whether what is on disk is current.
+
+        A failed write is retried next tick and logged once per kind of failure, not every tick."""
         current = state_to_dict(self.state, 0) | {"saved_at": 0}
         if current == self._saved:
-            return
+            return True
         try:
             save_state(self.state_path, self.state, now)
-            self._saved = current
         except OSError as error:
-            log.error("Cannot save state to %s: %s", self.state_path, error.strerror or error)
+            reason = error.strerror or str(error)
+            if reason != self._save_error:
+                log.error("Cannot save state to %s: %s; keeping it in memory and retrying every tick",
+                          self.state_path, reason)
+                self._save_error = reason
+            return False
+        if self._save_error:
+            log.info("State saved to %s again", self.state_path)
+            self._save_error = None
+        self._saved = current
+        return True
 
-    def run(self, sources, stop, listeners=()):
-        """Tick on every aligned send interval until `stop` is set; sources run in their own threads."""
-        runners = [SourceRunner(source, interval, self.reports, self.clock, stop) for source, interval in sources]
-        for listener in listeners:
-            threading.Thread(target=listener.run, args=(self.reports.put, stop, self.clock.now),
-                             name=f"source-{listener.name}", daemon=True).start()
-        for runner in runners:
-            runner.start()
-        first_deadline = time.monotonic() + FIRST_SCAN_WAIT
-        while not all(r.first_done.is_set() for r in runners) and time.monotonic() < first_deadline:
-            if stop.wait(0.05):
-                break
+    def run(self, sources, stop, listeners=(), reload=None):
+        """Tick on every aligned send interval until `stop` is set; sources run in their own threads.
+
+        `reload()`, called when `reload_requested` is set (SIGHUP), returns a `Setup` from the config
+        file as it is now, or raises ConfigError: then the daemon runs on as it was."""
+        generation = self._start(sources, listeners, stop)
         interval = self.config.graphite.send_interval
         log.info("Running: %d people, ticks every %d s", len(self.config.people), interval)
         while not stop.is_set():
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                generation = self._reload(reload, generation, stop)
+            interval = self.config.graphite.send_interval
             due = tick_time(self.clock.now(), interval) + interval
             self._fold_in_until(due, stop)
             if stop.is_set():
                 break
+            if self.reload_requested.is_set():
+                continue
             self.tick(due)
             if not self._ready:
                 self.notifier.ready(self.status_line())
                 self._ready = True
             self._progress()
         self.notifier.stopping()
-        self.shutdown(runners)
+        generation.set()
+        self.shutdown()
+
+    def _start(self, sources, listeners, stop):
+        """Start one generation of sources; the returned event stops them (at a reload or the end)."""
+        generation = threading.Event()
+        runners = [SourceRunner(source, interval, self.reports, self.clock, generation) for source, interval in sources]
+        threads = runners + [ListenerRunner(listener, self.reports, self.clock, generation) for listener in listeners]
+        for thread in threads:
+            thread.start()
+        self._threads = threads
+        first_deadline = time.monotonic() + FIRST_SCAN_WAIT
+        while not all(r.first_done.is_set() for r in runners) and time.monotonic() < first_deadline:
+            if stop.wait(0.05):
+                break
+        return generation
+
+    def _reload(self, reload, generation, stop):
+        from presence.config import ConfigError
+
+        self.notifier.notify("RELOADING=1", "STATUS=Reloading the configuration")
+        try:
+            if reload is None:
+                raise ConfigError(self.config.path, ["this command cannot reload its configuration"])
+            setup = reload()
+        except ConfigError as error:
+            log.error("Reload refused; running on with the configuration loaded before. %s", error)
+            self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+            return generation
+        generation.set()
+        for thread in self._threads:
+            thread.join(1.0)
+        if setup.sink is not None:
+            self.sink.close(timeout=defaults.SHUTDOWN_DEADLINE)
+            self.sink = setup.sink
+        self.config = setup.config
+        log.info("Reloaded %s: %d people", setup.config.path, len(setup.config.people))
+        generation = self._start(setup.sources, setup.listeners, stop)
+        self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+        return generation
 
     def status_line(self):
-        """`3 home: nick, susan, tom; last scan 0.3 s ago`, for `systemctl status`."""
+        """`3 home: nick, susan, tom; last scan 0.3 s ago`, for `systemctl status`; problems first."""
         home = [person.key for person in (self.last_snapshot.people if self.last_snapshot else ()) if person.is_home]
         scan = "no scan yet" if self.last_scan is None else f"last scan {self.clock.now() - self.last_scan:.1f} s ago"
-        return f"{len(home)} home{': ' + ', '.join(home) if home else ''}; {scan}"
+        line = f"{len(home)} home{': ' + ', '.join(home) if home else ''}; {scan}"
+        problems = [self._unhealthy] if self._unhealthy else []
+        for cidr, (since, reason) in sorted(lan_outages_now(self.state).items()):
+            problems.append(f"LAN {cidr} unreachable for {self.clock.now() - since:.0f} s ({reason}), "
+                            "presence held")
+        if self.sink.problem():
+            problems.append(self.sink.problem())
+        if self._save_error:
+            problems.append(f"state not saved: {self._save_error}")
+        return "; ".join(problems + [line])
 
     def _progress(self):
-        # Only this loop pings the watchdog: when it hangs, the pings stop and systemd restarts it.
+        # Only this loop pings the watchdog, and only while every part of the daemon lives: when one
+        # hangs or dies, the pings stop and systemd restarts the service.
         if not self._ready:
+            return
+        self._unhealthy = self._health()
+        if self._unhealthy:
+            if not self._unhealthy_logged:
+                log.error("%s; no longer telling the watchdog all is well", self._unhealthy)
+                self._unhealthy_logged = True
+            self.notifier.status(self.status_line())
             return
         if self.notifier.watchdog_interval is None:
             self.notifier.status(self.status_line())
@@ -148,25 +232,45 @@ class Daemon:
             self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
             self._last_ping = time.monotonic()
 
+    _unhealthy_logged = False
+
+    def _health(self):
+        """None when every thread of the daemon lives, else what died."""
+        if not self.sink.alive():
+            return "the Graphite sender thread has stopped"
+        dead = [thread.name for thread in self._threads if not thread.is_alive()]
+        if dead:
+            return f"thread {', '.join(dead)} has stopped"
+        return None
+
     def _fold_in_until(self, due, stop):
-        # Each report is decided on as it arrives, so an arrival is logged at once, not at the tick.
-        while not stop.is_set() and (remaining := due - self.clock.now()) > 0:
+        # Whatever waits is folded in at once and decided on together, so an arrival is logged at
+        # once, not at the tick, and a burst of reports costs one decision, not one each.
+        while not stop.is_set() and not self.reload_requested.is_set() and (remaining := due - self.clock.now()) > 0:
             try:
                 report = self.reports.get(timeout=min(remaining, STOP_CHECK))
             except queue.Empty:
                 self._progress()
                 continue
             self.ingest(report)
+            for _ in range(defaults.MAX_REPORTS_PER_DECISION):
+                try:
+                    self.ingest(self.reports.get_nowait())
+                except queue.Empty:
+                    break
             self.decide(self.clock.now())
 
-    def shutdown(self, runners=()):
+    def shutdown(self):
         # Sources hold nothing worth waiting for; the sink may: give it most of the deadline.
         started = time.monotonic()
-        for runner in runners:
-            runner.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - time.monotonic()))
-        self.save(self.clock.now())
+        for thread in self._threads:
+            thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - time.monotonic()))
+        saved = self.save(self.clock.now())
         self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - time.monotonic()))
-        log.info("Stopped; state saved to %s", self.state_path)
+        if saved:
+            log.info("Stopped; state saved to %s", self.state_path)
+        else:
+            log.error("Stopped; the state could NOT be saved to %s (%s)", self.state_path, self._save_error)
 
 
 class SourceRunner(threading.Thread):
@@ -198,3 +302,21 @@ class SourceRunner(threading.Thread):
         close = getattr(self.source, "close", None)
         if close:
             close()
+
+
+class ListenerRunner(threading.Thread):
+    """Run a passive listener until `stop`; start it again when it ends on its own (an error)."""
+
+    def __init__(self, listener, reports, clock, stop):
+        super().__init__(name=f"source-{listener.name}", daemon=True)
+        self.listener, self.reports, self.clock, self.stop = listener, reports, clock, stop
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                self.listener.run(self.reports.put, self.stop, self.clock.now)
+            except Exception as error:  # a bug in the listener must not end passive listening for good
+                log.error("%s: %s: %s; listening again in %.0f s", self.listener.name, type(error).__name__,
+                          error, LISTENER_RESTART, exc_info=log.isEnabledFor(logging.DEBUG))
+            if self.clock.wait(self.stop, LISTENER_RESTART):
+                break

@@ -1,9 +1,15 @@
 """The pure state machine: reports in, presence out. No clock, no I/O: `now` is an argument."""
 
+import ipaddress
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from presence import defaults
 from presence.vendors import looks_personal
+
+
+# The source whose reports are whole sweeps of the LAN (the passive listener's are single frames).
+WIFI_SWEEP = "wifi"
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,16 @@ class State:
     ha_answered_at: float = None
     # Per mapped MAC, the latest silences (seconds between fresh sightings while its person was home).
     gaps: dict = field(default_factory=dict)
+    # Per swept network (CIDR text), its latest outages as (start, end or None while it lasts):
+    # the grace clock of a device on that network stands still while its LAN cannot be reached.
+    outages: dict = field(default_factory=dict)
     # Runtime only (not saved): used to log each source's failure once per change.
     source_ok: dict = field(default_factory=dict)
     ha_fresh: bool = None
+    # Runtime only: unknown devices heard passively but not yet seen by a sweep. A flood of frames
+    # from made-up MACs lands here, bounded, and never counts as devices.
+    heard: dict = field(default_factory=dict)
+    unknown_bound_hit: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,11 +98,15 @@ def ingest(state, report, config):
     """Fold one source report into the state; return the new state and log events."""
     events = list(_health_events(state, report))
     state = replace(state, source_ok={**state.source_ok, report.source: report.ok})
+    if report.source == WIFI_SWEEP:
+        state, lan_events = _record_lan_health(state, report, config)
+        events += lan_events
     if not report.ok:
         return state, events
     if report.sightings:
-        state = replace(state, gaps=_record_gaps(state, report.sightings, config),
-                        devices=_record_sightings(state.devices, report.sightings, config))
+        state = replace(state, gaps=_record_gaps(state, report.sightings, config))
+        state, bound_events = _record_sightings(state, report.sightings, config, swept=report.source == WIFI_SWEEP)
+        events += bound_events
     if report.source == "homeassistant":
         events += _no_evidence_events(state.entities, report.readings)
         entities = {**state.entities, **{reading.entity_id: reading for reading in report.readings}}
@@ -107,7 +124,7 @@ def evaluate(state, config, now):
         if transition:
             transitions.append(transition)
     present = [mac for mac, device in state.devices.items()
-               if mac not in config.ignore_macs and now < device.last_seen + config.grace_for(mac)]
+               if mac not in config.ignore_macs and _present(state, config, device, config.grace_for(mac), now)]
     guests = None
     if config.metrics.guest_devices:
         guests = sum(1 for mac in present if mac not in config.mac_owner and looks_personal(mac))
@@ -121,7 +138,7 @@ def evaluate(state, config, now):
 
 def _evaluate_person(state, person, config, now):
     present = [(state.devices[mac].last_seen, mac) for mac in person.macs
-               if mac in state.devices and now < state.devices[mac].last_seen + person.offline_grace]
+               if mac in state.devices and _present(state, config, state.devices[mac], person.offline_grace, now)]
     ha_home = []
     if config.homeassistant:
         max_age = config.homeassistant.max_age
@@ -149,6 +166,67 @@ def _evaluate_person(state, person, config, now):
     return status, record, transition
 
 
+def reprobe_targets(state, config):
+    """`{mac: last ip or None}` of the devices worth a unicast re-probe: those of people still home
+    (within their grace included). An absent person's phone needs none: joining, it is heard."""
+    return {mac: (state.devices[mac].ip if mac in state.devices else None)
+            for person in config.people if state.people.get(person.key, PersonRecord()).is_home
+            for mac in person.macs}
+
+
+def lan_outages_now(state):
+    """`{cidr: (since, reason)}` of the swept networks that cannot be reached now."""
+    return {cidr: (spans[-1][0], spans[-1][2]) for cidr, spans in state.outages.items()
+            if spans and spans[-1][1] is None}
+
+
+def _present(state, config, device, grace, now):
+    if now < device.last_seen + grace:
+        return True
+    spans = state.outages.get(_network_of(device.ip, config.network.cidrs)) if state.outages else None
+    if not spans:
+        return False
+    paused = sum(max(0.0, min(now if end is None else end, now) - max(start, device.last_seen))
+                 for start, end, _reason in spans)
+    return now < device.last_seen + grace + paused
+
+
+@lru_cache(maxsize=4096)
+def _network_of(ip, networks):
+    if ip is None:
+        return str(networks[0]) if len(networks) == 1 else None
+    try:
+        address = ipaddress.IPv4Address(ip)
+    except ValueError:
+        return None
+    return next((str(network) for network in networks if address in network), None)
+
+
+def _record_lan_health(state, report, config):
+    """Open or close each network's outage from a sweep (a failed sweep: every network)."""
+    health = {item.cidr: (item.up, item.reason) for item in report.networks}
+    if report.ok and not report.networks:  # a source that cannot tell (the neighbour table): reachable
+        health = {str(network): (True, None) for network in config.network.cidrs}
+    if not report.ok:
+        health = {str(network): (False, f"the sweep failed: {report.error}") for network in config.network.cidrs}
+    outages, events = dict(state.outages), []
+    for cidr, (up, reason) in health.items():
+        spans = list(outages.get(cidr, ()))
+        ongoing = bool(spans) and spans[-1][1] is None
+        if not up and not ongoing:
+            spans.append((report.at, None, reason))
+            if report.ok:  # a failed sweep is logged as a source failure already
+                    events.append(Event("warning", f"wifi: the LAN {cidr} cannot be reached ({reason}); holding the "
+                                               "presence of its devices until it answers again"))
+        elif up and ongoing:
+            start, _, _ = spans[-1]
+            spans[-1] = (start, report.at, spans[-1][2])
+            events.append(Event("info", f"wifi: the LAN {cidr} answers again after {report.at - start:.0f} s; "
+                                        "grace periods run on from now"))
+        outages[cidr] = tuple(spans[-defaults.OUTAGES_KEPT:])
+    return replace(state, outages=outages), events
+
+
 def _departure_reason(record, person, now):
     if record.last_seen is None:
         return "no evidence"
@@ -156,19 +234,42 @@ def _departure_reason(record, person, now):
             f"grace {person.offline_grace:.0f} s")
 
 
-def _record_sightings(devices, sightings, config):
-    devices = dict(devices)
+def _record_sightings(state, sightings, config, swept):
+    """Known and people's devices are updated; a new unknown device counts once a sweep sees it."""
+    devices, heard, events = dict(state.devices), dict(state.heard), []
     for sighting in sightings:
-        if sighting.mac in config.ignore_macs:
+        mac = sighting.mac
+        if mac in config.ignore_macs:
             continue
-        old = devices.get(sighting.mac)
+        if mac not in devices and mac not in config.mac_owner and not swept:
+            heard.pop(mac, None)
+            heard[mac] = _updated(heard.get(mac), sighting)
+            continue
+        old = devices.get(mac) or heard.pop(mac, None)
         if old and old.last_seen > sighting.at:
+            devices.setdefault(mac, old)
             continue
-        devices[sighting.mac] = DeviceRecord(
-            ip=sighting.ip or (old.ip if old else None), first_seen=old.first_seen if old else sighting.at,
-            last_seen=sighting.at, how=sighting.how,
-            hostname=sighting.hostname or (old.hostname if old else None))
-    return devices
+        devices[mac] = _updated(old, sighting)
+    while len(heard) > defaults.MAX_HEARD_DEVICES:
+        heard.pop(next(iter(heard)))
+    unknown = [mac for mac in devices if mac not in config.mac_owner]
+    bound_hit = state.unknown_bound_hit
+    if len(unknown) > defaults.MAX_UNKNOWN_DEVICES:
+        for mac in sorted(unknown, key=lambda m: devices[m].last_seen)[:len(unknown) - defaults.MAX_UNKNOWN_DEVICES]:
+            del devices[mac]
+        if not bound_hit:
+            events.append(Event("warning", f"wifi: more than {defaults.MAX_UNKNOWN_DEVICES} unknown devices answer "
+                                           "on the LAN; forgetting the longest unseen (is something flooding it?)"))
+        bound_hit = True
+    elif len(unknown) < defaults.MAX_UNKNOWN_DEVICES * 0.9:
+        bound_hit = False
+    return replace(state, devices=devices, heard=heard, unknown_bound_hit=bound_hit), events
+
+
+def _updated(old, sighting):
+    return DeviceRecord(ip=sighting.ip or (old.ip if old else None), first_seen=old.first_seen if old else sighting.at,
+                        last_seen=sighting.at, how=sighting.how,
+                        hostname=sighting.hostname or (old.hostname if old else None))
 
 
 def _record_gaps(state, sightings, config):
@@ -187,8 +288,12 @@ def _record_gaps(state, sightings, config):
 def _health_events(state, report):
     previous = state.source_ok.get(report.source)
     if not report.ok and previous is not False:
-        yield Event("warning", f"{report.source}: {report.error}; keeping its last answers "
-                               "until they age out")
+        if report.source == WIFI_SWEEP:
+            yield Event("warning", f"{report.source}: {report.error}; holding the presence of the devices "
+                                   "it saw until it works again")
+        else:
+            yield Event("warning", f"{report.source}: {report.error}; keeping its last answers "
+                                   "until they age out")
     elif report.ok and previous is False:
         yield Event("info", f"{report.source}: working again")
 

@@ -19,6 +19,8 @@ class DaemonProcess:
                 "run", "--dry-run"]
         self.proc = lan.popen(lan.scanner_ns, argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         self.ticks, self.stderr, self.events = {}, [], []
+        # When the first line of each tick reached us (wall clock), to tell whether ticks are on time.
+        self.arrived = {}
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
 
@@ -29,6 +31,7 @@ class DaemonProcess:
             if name.startswith("events."):
                 self.events.append((int(stamp), name.removeprefix("events.")))
             else:
+                self.arrived.setdefault(int(stamp), time.time())
                 self.ticks.setdefault(int(stamp), {})[name] = int(value)
 
     def wait_until(self, predicate, timeout):

@@ -26,6 +26,12 @@ class ListSink:
     def close(self, timeout=None):
         pass
 
+    def alive(self):
+        return True
+
+    def problem(self):
+        return None
+
 
 class HangingSource:
     name = "hanging"

@@ -53,6 +53,26 @@ class HangingSink:
     def close(self, timeout=None):
         pass
 
+    def alive(self):
+        return True
+
+    def problem(self):
+        return None
+
+
+class DyingSink(HangingSink):
+    """A sink whose sender thread dies when told to."""
+
+    def __init__(self):
+        super().__init__()
+        self.dead = threading.Event()
+
+    def alive(self):
+        return not self.dead.is_set()
+
+    def problem(self):
+        return "sender stopped" if self.dead.is_set() else None
+
 
 def test_outside_systemd_it_is_a_no_op():
     notifier = Notifier({})
@@ -111,3 +131,24 @@ def test_status_line_names_who_is_home(tmp_path):
         DeviceSighting("02:00:00:00:06:01", "198.51.100.16", now))))
     daemon.tick(int(now))
     assert daemon.status_line().startswith("2 home: nick, tom; last scan ")
+
+
+def test_a_dead_sender_stops_the_watchdog_and_the_status_says_why(systemd, tmp_path, caplog):
+    path, received = systemd
+    config = parse_config(make_config(graphite={"send_interval": 1}))
+    sink, stop = DyingSink(), threading.Event()
+    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), notifier=notifier)
+    runner = threading.Thread(target=daemon.run, args=([], stop), daemon=True)
+    runner.start()
+    time.sleep(2.5)
+    sink.dead.set()
+    died_at = time.monotonic()
+    time.sleep(2.5)
+    stop.set()
+    runner.join(5)
+    assert any("WATCHDOG=1" in text for at, text in received if at < died_at)
+    assert not [text for at, text in received if "WATCHDOG=1" in text and at > died_at + 1.2]
+    statuses = [text for at, text in received if at > died_at + 1.2 and text.startswith("STATUS=")]
+    assert statuses and statuses[-1].startswith("STATUS=the Graphite sender thread has stopped; sender stopped")
+    assert caplog.text.count("the Graphite sender thread has stopped; no longer telling the watchdog") == 1

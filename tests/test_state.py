@@ -1,8 +1,10 @@
 """The state machine, driven with explicit times: no clock, no sleeping."""
 
+from dataclasses import replace
+
 from presence.config import parse_config
-from presence.observations import DeviceSighting, EntityReading, SourceReport
-from presence.state import State, evaluate, ingest
+from presence.observations import DeviceSighting, EntityReading, NetworkHealth, SourceReport
+from presence.state import State, evaluate, ingest, lan_outages_now, reprobe_targets
 from tests.conftest import make_config
 
 T0 = 1_800_000_000.0
@@ -107,17 +109,22 @@ def test_count_home_is_always_the_sum_of_is_home(config):
         assert snap.anyone_home == (snap.count_home > 0)
 
 
-def test_failed_wifi_scan_logs_once_and_keeps_sightings_until_grace(config):
+def test_failed_wifi_scan_logs_once_and_is_no_evidence_of_absence(config):
     state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE))
     state, events = feed(state, config, wifi(T0 + 30, ok=False), wifi(T0 + 60, ok=False))
     assert [e.level for e in events] == ["warning"]
-    assert events[0].message.startswith("wifi: boom")
-    _, snap, _, _ = evaluate(state, config, T0 + 299)
+    assert events[0].message.startswith("wifi: boom; holding")
+    _, snap, _, _ = evaluate(state, config, T0 + 3600)
     assert status(snap, "susan").is_home
-    _, snap, _, _ = evaluate(state, config, T0 + 300)
+    state, events = feed(state, config, wifi(T0 + 3600, NICK_PHONE))
+    assert [e.message for e in events] == ["wifi: working again",
+                                           "wifi: the LAN 198.51.100.0/24 answers again after 3570 s; "
+                                           "grace periods run on from now"]
+    # The grace clock stood still during the failure: 300 s - 30 s of it are left from now.
+    _, snap, _, _ = evaluate(state, config, T0 + 3600 + 269)
+    assert status(snap, "susan").is_home
+    _, snap, _, _ = evaluate(state, config, T0 + 3600 + 270)
     assert not status(snap, "susan").is_home
-    state, events = feed(state, config, wifi(T0 + 90, SUSAN_PHONE))
-    assert [e.message for e in events] == ["wifi: working again"]
 
 
 def test_homeassistant_home_and_away():
@@ -215,3 +222,83 @@ def test_opt_in_metrics_are_off_by_default(config):
     state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER))
     _, snap, _, _ = evaluate(state, config, T0)
     assert snap.guest_devices is None and status(snap, "susan").seconds_since_seen is None
+
+
+def sweep(at, *macs, up=True, reason=None):
+    report = wifi(at, *macs)
+    return replace(report, networks=(NetworkHealth("198.51.100.0/24", up, reason),))
+
+
+def test_an_unreachable_lan_is_no_evidence_of_absence_even_past_the_grace(config):
+    state, _ = feed(State(), config, sweep(T0, SUSAN_PHONE, NICK_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    state, events = feed(state, config, sweep(T0 + 30, up=False, reason="eth0 has no carrier"),
+                         sweep(T0 + 60, up=False, reason="eth0 has no carrier"))
+    assert [e.message for e in events] == ["wifi: the LAN 198.51.100.0/24 cannot be reached (eth0 has no carrier); "
+                                           "holding the presence of its devices until it answers again"]
+    assert lan_outages_now(state) == {"198.51.100.0/24": (T0 + 30, "eth0 has no carrier")}
+    state, snap, transitions, _ = evaluate(state, config, T0 + 7200)
+    assert transitions == [] and snap.count_home == 2 and snap.devices_present_count == 2
+    # Back after two hours: Nick's phone is there, Susan's is not (she left during the outage).
+    state, events = feed(state, config, sweep(T0 + 7200, NICK_PHONE))
+    assert lan_outages_now(state) == {}
+    assert events[-1].message.startswith("wifi: the LAN 198.51.100.0/24 answers again after 7170 s")
+    state, snap, transitions, _ = evaluate(state, config, T0 + 7200 + 269)
+    assert transitions == [] and status(snap, "susan").is_home
+    # Susan's grace runs on from the LAN's return: 300 s less the 30 s before the outage.
+    state, snap, transitions, _ = evaluate(state, config, T0 + 7200 + 270)
+    assert [t.key for t in transitions] == ["susan"] and status(snap, "nick").is_home
+
+
+def test_a_device_that_leaves_while_the_lan_answers_is_a_real_departure(config):
+    state, _ = feed(State(), config, sweep(T0, SUSAN_PHONE, NICK_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    for at in range(30, 330, 30):
+        state, _ = feed(state, config, sweep(T0 + at, NICK_PHONE))
+    state, snap, transitions, _ = evaluate(state, config, T0 + 300)
+    assert [t.message.split(" (")[0] for t in transitions] == ["susan: home -> away"]
+    assert lan_outages_now(state) == {}
+
+
+def test_a_short_outage_pauses_the_grace_only_for_its_length(config):
+    state, _ = feed(State(), config, sweep(T0, SUSAN_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    state, _ = feed(state, config, sweep(T0 + 100, up=False, reason="nothing answered"),
+                    sweep(T0 + 160, NICK_PHONE))
+    _, snap, _, _ = evaluate(state, config, T0 + 359)
+    assert status(snap, "susan").is_home
+    _, snap, _, _ = evaluate(state, config, T0 + 360)
+    assert not status(snap, "susan").is_home
+
+
+def test_a_flood_of_made_up_macs_heard_passively_never_counts(config):
+    flood = tuple(DeviceSighting(mac=f"06:00:00:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}",
+                                 ip="198.51.100.77", at=T0, how="arp") for i in range(5000))
+    heard = SourceReport(source="wifi-listen", at=T0, ok=True,
+                         sightings=flood + (DeviceSighting(NICK_PHONE, "198.51.100.11", T0),))
+    state, events = feed(State(), config, heard)
+    state, snap, _, _ = evaluate(state, config, T0)
+    assert snap.devices_present_count == 1 and status(snap, "nick").is_home
+    assert len(state.devices) == 1 and len(state.heard) <= 256 and events == []
+    # A device heard first and then answering a sweep counts, with what was heard of it.
+    state, _ = feed(state, config, SourceReport(source="wifi-listen", at=T0 + 1, ok=True, sightings=(
+        DeviceSighting("da:a1:19:00:00:07", "198.51.100.70", T0 + 1, how="dhcp", hostname="tv"),)))
+    state, _ = feed(state, config, wifi(T0 + 5, "da:a1:19:00:00:07"))
+    assert state.devices["da:a1:19:00:00:07"].hostname == "tv"
+    assert state.devices["da:a1:19:00:00:07"].first_seen == T0 + 1
+
+
+def test_unknown_devices_answering_sweeps_are_bounded_and_logged_once(config):
+    many = [f"06:00:00:00:{i >> 8:02x}:{i & 255:02x}" for i in range(1500)]
+    state, events = feed(State(), config, wifi(T0, NICK_PHONE, *many[:1200]), wifi(T0 + 30, *many[1200:]))
+    assert len(state.devices) == 1001 and NICK_PHONE in state.devices
+    assert [e.level for e in events] == ["warning"] and "more than 1000 unknown devices" in events[0].message
+    assert all(mac in state.devices for mac in many[1200:])  # the longest unseen went first
+
+
+def test_only_people_who_are_home_get_their_devices_reprobed(config):
+    state, _ = feed(State(), config, sweep(T0, SUSAN_PHONE))
+    state, _, _, _ = evaluate(state, config, T0)
+    assert reprobe_targets(state, config) == {SUSAN_PHONE: "198.51.100.10", SUSAN_LAPTOP: None}
+    state, _, _, _ = evaluate(state, config, T0 + 300)
+    assert reprobe_targets(state, config) == {}
