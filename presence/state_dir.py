@@ -28,6 +28,10 @@ def check_state_path(path, where, config_path=None):
         raise StateDirError(f"{where}: {path} exists and is not a regular file")
     if config_path and os.path.exists(path) and os.path.exists(config_path) and os.path.samefile(path, config_path):
         raise StateDirError(f"{where}: {path} is the configuration file; the state needs a file of its own")
+    if not path.endswith(".json") and not _looks_like_json(path):
+        # A damaged state file is set aside at start; a file that never was one must not be.
+        raise StateDirError(f"{where}: {path} is not a state file written by presence (not JSON); name a new "
+                            "file, e.g. state.json")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(folder, exist_ok=True)
@@ -36,6 +40,17 @@ def check_state_path(path, where, config_path=None):
     except OSError as error:
         raise StateDirError(f"{where}: cannot write in {folder}: {error.strerror or error}; make it writable for "
                             "this user, or choose another state file") from None
+
+
+def _looks_like_json(path):
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(64).lstrip()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return start == b"" or start.startswith(b"{")
 
 
 class StateLocked(StateDirError):

@@ -216,7 +216,10 @@ class WifiSource:
             found, how = self._neighbours(live), "neighbour"
         else:
             found, how = (self._sweep(live, now) if live else {}), "arp"
-        self.known_ips.update(found)
+        # Only the addresses of devices it may be asked to re-probe: an answer from every made-up MAC
+        # of a hostile device must not grow this for ever.
+        wanted = self.reprobe() if self.reprobe else dict.fromkeys(self.watch)
+        self.known_ips.update({mac: ip for mac, ip in found.items() if mac in wanted or mac in self.known_ips})
         gateways = default_gateways() if how == "arp" else []
         health = tuple(self._health(network, found, how, gateways) for network in self.network_config.cidrs)
         return found, how, health

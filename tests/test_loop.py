@@ -190,3 +190,26 @@ def test_a_transition_adds_its_event_line_to_that_tick_only(tmp_path, config):
     first, second = (message.decode() for message in sink.messages)
     assert first.endswith(f"home.presence.events.nick.arrival 1 {T0}\n") and first.count("\n") == 28
     assert "events" not in second and second.count("\n") == 27
+
+
+def test_a_failing_save_is_logged_once_and_the_stop_says_it_was_not_saved(tmp_path, config, caplog):
+    caplog.set_level(logging.INFO)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the state's folder should be")
+    daemon = Daemon(config, State(), ListSink(), str(blocker / "state.json"))
+    for second in range(5):
+        daemon.ingest(SourceReport(source="wifi", at=T0 + second, ok=True, sightings=(
+            DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 + second),)))
+        daemon.tick(T0 + second)
+    assert caplog.text.count("Cannot save state to") == 1
+    assert "state not saved: File exists" in daemon.status_line()
+    daemon.shutdown()
+    assert "Stopped; the state could NOT be saved" in caplog.text and "Stopped; state saved" not in caplog.text
+
+    blocker.unlink()
+    blocker.mkdir()
+    daemon.ingest(SourceReport(source="wifi", at=T0 + 9, ok=True, sightings=(
+        DeviceSighting("02:00:00:00:02:01", "198.51.100.12", T0 + 9),)))
+    daemon.tick(T0 + 10)
+    assert "State saved to" in caplog.text and (blocker / "state.json").exists()
+    assert "state not saved" not in daemon.status_line()

@@ -51,6 +51,14 @@ def test_state_path_that_is_a_directory_or_the_config_is_refused_untouched(tmp_p
     assert open(config_file).read() == before and not list(tmp_path.glob("people.yaml.corrupt-*"))
 
 
+def test_a_file_that_never_was_a_state_file_is_refused_not_set_aside(tmp_path, config_file):
+    other = tmp_path / "hosts"
+    other.write_text("127.0.0.1 localhost\n")
+    result = run_here("--config", config_file, "--state", str(other), "once", "--dry-run")
+    assert result.returncode == 78 and f"--state: {other} is not a state file written by presence" in result.stderr
+    assert other.read_text() == "127.0.0.1 localhost\n" and not list(tmp_path.glob("hosts.corrupt-*"))
+
+
 def test_state_file_from_the_config_names_its_key(tmp_path):
     folder = tmp_path / "here"
     folder.mkdir()

@@ -71,3 +71,30 @@ def test_listening_on_both_lans(two_lans):
     heard = {(s.mac, s.ip) for r in reports for s in r.sightings}
     assert heard == {(phone.mac, phone.ip), (doorbell.mac, doorbell.ip)}
     assert all(r.ok for r in reports)
+
+
+def test_the_daemon_on_two_lans_from_a_config_that_names_the_interfaces(two_lans, tmp_path):
+    import signal
+
+    from tests.conftest import make_config, write_config
+    from tests.daemon_process import DaemonProcess
+
+    home, iot, devices = two_lans
+    raw = make_config(network={"cidrs": [HOME, {"cidr": IOT, "interface": "eth1"}]},
+                      wifi={"scan_interval": 1, "offline_grace": 4}, graphite={"send_interval": 1})
+    raw["people"] = [{"name": "Ann", "macs": [devices["phone"].mac]}, {"name": "Bo", "macs": [devices["doorbell"].mac]}]
+    daemon = DaemonProcess(home, write_config(tmp_path / "people.yaml", raw), str(tmp_path / "state.json"), people=2)
+    try:
+        daemon.wait_until(lambda t: t["ann.is_home"] and t["bo.is_home"] and t["wifi.devices_present_count"] == 4,
+                          timeout=10)
+        iot.unplug_scanner()  # the IoT LAN goes away: Bo is held, and Ann's LAN is not affected
+        devices["phone"].leave()
+        daemon.wait_until(lambda t: not t["ann.is_home"] and t["bo.is_home"], timeout=10)
+        status, _ = daemon.stop(signal.SIGTERM)
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.proc.kill()
+    log = "".join(daemon.stderr)
+    assert status == 0 and "Traceback" not in log
+    assert f"wifi: the LAN {IOT} cannot be reached (eth1 has no carrier)" in log
+    assert f"the LAN {HOME} cannot be reached" not in log
