@@ -134,8 +134,9 @@ def run_daemon(command, config, config_path, token, state_path, dry_run):
         if new.state_file != config.state_file:
             log.warning("Reload: state_file is now %s, but the daemon keeps %s until it restarts",
                         new.state_file, state_path)
-        sink = make_sink(new, dry_run, state_path) if new.graphite != daemon.config.graphite else None
-        return Setup(new, make_sources(new, new_token, known_ips, daemon), make_listeners(new, known_ips), sink)
+        changed = new.graphite != daemon.config.graphite
+        return Setup(new, make_sources(new, new_token, known_ips, daemon), make_listeners(new, known_ips),
+                     make_sink=(lambda: make_sink(new, dry_run, state_path)) if changed else None)
 
     return run_forever(daemon, sources, make_listeners(config, known_ips), reload)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from graphite_helper import build_message
 from presence import defaults
+from presence.config import ConfigError
 from presence.metrics import event_values, metric_values, tick_time
 from presence.notify import Notifier
 from presence.observations import SourceReport
@@ -33,7 +34,8 @@ class Setup:
     config: object
     sources: list
     listeners: list
-    sink: object = None
+    # Builds the new sink when the Graphite settings changed (None: keep the one running).
+    make_sink: object = None
 
 
 class SystemClock:
@@ -175,8 +177,6 @@ class Daemon:
         return generation
 
     def _reload(self, reload, generation, stop):
-        from presence.config import ConfigError
-
         self.notifier.notify("RELOADING=1", "STATUS=Reloading the configuration")
         try:
             if reload is None:
@@ -189,9 +189,10 @@ class Daemon:
         generation.set()
         for thread in self._threads:
             thread.join(1.0)
-        if setup.sink is not None:
+        if setup.make_sink is not None:
+            # The old sender spools what it could not deliver before the new one reads the spool.
             self.sink.close(timeout=defaults.SHUTDOWN_DEADLINE)
-            self.sink = setup.sink
+            self.sink = setup.make_sink()
         self.config = setup.config
         log.info("Reloaded %s: %d people", setup.config.path, len(setup.config.people))
         generation = self._start(setup.sources, setup.listeners, stop)

@@ -213,3 +213,42 @@ def test_a_failing_save_is_logged_once_and_the_stop_says_it_was_not_saved(tmp_pa
     daemon.tick(T0 + 10)
     assert "State saved to" in caplog.text and (blocker / "state.json").exists()
     assert "state not saved" not in daemon.status_line()
+
+
+class ClosingSink(ListSink):
+    def __init__(self):
+        super().__init__()
+        self.closed = False
+
+    def close(self, timeout=None):
+        self.closed = True
+
+
+def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_new(tmp_path):
+    from presence.loop import Setup
+
+    config = parse_config(make_config(graphite={"send_interval": 1}))
+    reloaded = parse_config(make_config(graphite={"send_interval": 1, "prefix": "flat.presence"}))
+    old, new, stop = ClosingSink(), ListSink(), threading.Event()
+    made_after_close = []
+
+    def make_new_sink():
+        made_after_close.append(old.closed)
+        return new
+
+    daemon = Daemon(config, State(), old, str(tmp_path / "state.json"))
+    runner = threading.Thread(target=daemon.run, args=([], stop, (), lambda: Setup(reloaded, [], [], make_new_sink)))
+    runner.start()
+    try:
+        deadline = time.time() + 5
+        while not old.messages and time.time() < deadline:
+            time.sleep(0.05)
+        daemon.reload_requested.set()
+        while not new.messages and time.time() < deadline + 5:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        runner.join(5)
+    assert made_after_close == [True]
+    assert old.messages[0].startswith(b"home.presence.") and new.messages[0].startswith(b"flat.presence.")
+    assert daemon.config is reloaded
