@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 
+from tests.loopback import listen, serve
+
 
 class HostileServer:
     """Serves every request with `behaviour(conn, path, closed)` until `close()`; `tls` is a server
@@ -25,23 +27,12 @@ class HostileServer:
         self.heads = []
         self.closed = threading.Event()
         self._connections = []
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(64)
+        self.server = listen(backlog=64)
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.server.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self._connections.append(conn)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+        serve(self.server, self._serve)
 
     def _serve(self, conn):
+        self._connections.append(conn)
         try:
             if self.tls:
                 conn = self.tls.wrap_socket(conn, server_side=True)

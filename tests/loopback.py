@@ -5,30 +5,43 @@ import threading
 import time
 
 
+def listen(port=0, backlog=16, rcvbuf=None):
+    """A TCP server socket on 127.0.0.1 (`port` 0: a free one); a small `rcvbuf` makes a stall push back soon."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if rcvbuf:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    server.bind(("127.0.0.1", port))
+    server.listen(backlog)
+    return server
+
+
+def serve(server, on_connection):
+    """Hand each accepted connection to `on_connection(conn)` in a thread of its own, until `server` closes."""
+    def accept():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=on_connection, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+
+
 class LineCollector:
     """Accepts connections on a free loopback port and keeps what each one sent."""
 
     def __init__(self, port=0):
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", port))
-        self.server.listen(8)
+        self.server = listen(port, backlog=8)
         self.port = self.server.getsockname()[1]
         self.connections = []
         self.received = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+        serve(self.server, self._read)
 
     def _read(self, conn):
+        self.connections.append(conn)
         while True:
             try:
                 data = conn.recv(65536)

@@ -4,6 +4,8 @@ import socket
 import threading
 import time
 
+from tests.loopback import listen, serve
+
 
 class FlakyProxy:
     """Listens on a free 127.0.0.1 port and forwards to `target`, as `mode` says at each moment."""
@@ -11,29 +13,16 @@ class FlakyProxy:
     def __init__(self, target_port):
         self.target_port = target_port
         self.mode = "forward"
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Small buffers, so that a stall soon pushes back on the sender.
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(16)
+        self.server = listen(rcvbuf=4096)
         self.port = self.server.getsockname()[1]
         self.closed_on_accept = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            if self.mode == "close":
-                self.closed_on_accept += 1
-                conn.close()
-                continue
-            threading.Thread(target=self._pump, args=(conn,), daemon=True).start()
+        serve(self.server, self._pump)
 
     def _pump(self, conn):
+        if self.mode == "close":
+            self.closed_on_accept += 1
+            conn.close()
+            return
         upstream = socket.create_connection(("127.0.0.1", self.target_port))
         with conn, upstream:
             while True:
@@ -60,30 +49,19 @@ class RecordingProxy:
 
     def __init__(self, target_port, port=0):
         self.target_port = target_port
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", port))
-        self.server.listen(16)
+        self.server = listen(port)
         self.port = self.server.getsockname()[1]
         self.connections = 0
         self._forwarded = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve(self.server, self._relay)
 
     def data(self):
         with self._lock:
             return b"".join(self._forwarded)
 
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._relay, args=(conn,), daemon=True).start()
-
     def _relay(self, conn):
+        self.connections += 1
         with conn, socket.create_connection(("127.0.0.1", self.target_port)) as upstream:
             try:
                 while data := conn.recv(65536):
