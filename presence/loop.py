@@ -23,6 +23,8 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING}
 FIRST_SCAN_WAIT = 3.0
 # How often the loop looks at the stop flag while it waits for reports.
 STOP_CHECK = 0.2
+# How often `systemctl status` gets a fresh status line (the watchdog pings carry one too).
+STATUS_EVERY = 1.0
 # A passive listener that ended (its socket failed, its interface went away) starts again this much later.
 LISTENER_RESTART = 5.0
 
@@ -75,6 +77,7 @@ class Daemon:
         self._saved = state_to_dict(state, 0) | {"saved_at": 0}
         self._save_error = None
         self._last_ping = 0.0
+        self._last_status = 0.0
         self._ready = False
         self._unhealthy = None
         self._unsent_transitions = []
@@ -220,18 +223,20 @@ class Daemon:
         if not self._ready:
             return
         self._unhealthy = self._health()
-        if self._unhealthy:
-            if not self._unhealthy_logged:
-                log.error("%s; no longer telling the watchdog all is well", self._unhealthy)
-                self._unhealthy_logged = True
-            self.notifier.status(self.status_line())
+        if self._unhealthy and not self._unhealthy_logged:
+            log.error("%s; no longer telling the watchdog all is well", self._unhealthy)
+            self._unhealthy_logged = True
+        if not self.notifier.enabled:
             return
-        if self.notifier.watchdog_interval is None:
-            self.notifier.status(self.status_line())
-            return
-        if time.monotonic() - self._last_ping >= self.notifier.watchdog_interval:
+        now = time.monotonic()
+        interval = self.notifier.watchdog_interval
+        if not self._unhealthy and interval is not None and now - self._last_ping >= interval:
             self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
-            self._last_ping = time.monotonic()
+            self._last_ping = self._last_status = now
+        elif now - self._last_status >= STATUS_EVERY:
+            # The status line costs more than this loop's other work: at most once a second.
+            self.notifier.status(self.status_line())
+            self._last_status = now
 
     _unhealthy_logged = False
 
