@@ -47,6 +47,8 @@ class State:
     # from made-up MACs lands here, bounded, and never counts as devices.
     heard: dict = field(default_factory=dict)
     unknown_bound_hit: bool = False
+    # Runtime only: when the state file read at start was written, the last moment anything was known.
+    saved_at: float = None
 
 
 @dataclass(frozen=True)
@@ -97,9 +99,10 @@ class Snapshot:
 def ingest(state, report, config):
     """Fold one source report into the state; return the new state and log events."""
     events = list(_health_events(state, report))
+    first = report.source not in state.source_ok
     state = replace(state, source_ok={**state.source_ok, report.source: report.ok})
     if report.source == WIFI_SWEEP:
-        state, lan_events = _record_lan_health(state, report, config)
+        state, lan_events = _record_lan_health(state, report, config, first)
         events += lan_events
     if not report.ok:
         return state, events
@@ -202,8 +205,11 @@ def _network_of(ip, networks):
     return next((str(network) for network in networks if address in network), None)
 
 
-def _record_lan_health(state, report, config):
-    """Open or close each network's outage from a sweep (a failed sweep: every network)."""
+def _record_lan_health(state, report, config, first):
+    """Open or close each network's outage from a sweep (a failed sweep: every network).
+
+    When the first sweep after a start finds a LAN unreachable, the outage is taken to have begun when
+    the state was last saved: the daemon's own downtime (a power cut of everything) is no evidence either."""
     health = {item.cidr: (item.up, item.reason) for item in report.networks}
     if report.ok and not report.networks:  # a source that cannot tell (the neighbour table): reachable
         health = {str(network): (True, None) for network in config.network.cidrs}
@@ -214,7 +220,8 @@ def _record_lan_health(state, report, config):
         spans = list(outages.get(cidr, ()))
         ongoing = bool(spans) and spans[-1][1] is None
         if not up and not ongoing:
-            spans.append((report.at, None, reason))
+            start = min(report.at, state.saved_at) if first and state.saved_at else report.at
+            spans.append((start, None, reason))
             if report.ok:  # a failed sweep is logged as a source failure already
                     events.append(Event("warning", f"wifi: the LAN {cidr} cannot be reached ({reason}); holding the "
                                                "presence of its devices until it answers again"))
@@ -223,6 +230,9 @@ def _record_lan_health(state, report, config):
             spans[-1] = (start, report.at, spans[-1][2])
             events.append(Event("info", f"wifi: the LAN {cidr} answers again after {report.at - start:.0f} s; "
                                         "grace periods run on from now"))
+        elif not up and ongoing and first and state.saved_at:
+            # Restarted during an outage: the time the daemon was down is part of it.
+            spans[-1] = (min(spans[-1][0], state.saved_at), None, reason)
         outages[cidr] = tuple(spans[-defaults.OUTAGES_KEPT:])
     return replace(state, outages=outages), events
 

@@ -103,6 +103,7 @@ def state_to_dict(state, now):
         "devices": {mac: vars(record) for mac, record in state.devices.items()},
         "people": {key: vars(record) for key, record in state.people.items()},
         "gaps": {mac: list(values) for mac, values in state.gaps.items()},
+        "outages": {cidr: [list(span) for span in spans] for cidr, spans in state.outages.items() if spans},
         "homeassistant": {
             "answered_at": state.ha_answered_at,
             "entities": {entity: {"state": r.state, "home": r.home, "at": r.at}
@@ -116,7 +117,7 @@ def state_from_dict(data):
     if not isinstance(data, dict) or type(data.get("version")) is not int or \
             data["version"] != defaults.STATE_VERSION:
         raise StateFileError(f"not a version {defaults.STATE_VERSION} state file")
-    _time(data.get("saved_at"), "saved_at", optional=True)
+    saved_at = _time(data.get("saved_at"), "saved_at", optional=True)
     devices = {mac: _device(record, f"devices[{mac!r}]")
                for mac, record in _keyed(data.get("devices"), "devices", normalise_mac, "a MAC address")}
     people = {key: _person(record, f"people[{key!r}]")
@@ -127,8 +128,35 @@ def state_from_dict(data):
     entities = {entity: _reading(entity, reading, f"homeassistant.entities[{entity!r}]")
                 for entity, reading in _keyed(ha.get("entities"), "homeassistant.entities", _matching(_ENTITY),
                                               "an entity id", optional=True)}
-    return State(devices=devices, people=people, entities=entities, gaps=gaps,
-                 ha_answered_at=_time(ha.get("answered_at"), "homeassistant.answered_at", optional=True))
+    outages = {cidr: _outages(spans, f"outages[{cidr!r}]")
+               for cidr, spans in _keyed(data.get("outages"), "outages", _network, "a network", optional=True)}
+    return State(devices=devices, people=people, entities=entities, gaps=gaps, outages=outages,
+                 ha_answered_at=_time(ha.get("answered_at"), "homeassistant.answered_at", optional=True),
+                 saved_at=saved_at)
+
+
+def _network(key):
+    try:
+        return str(ipaddress.IPv4Network(key)) if isinstance(key, str) and len(key) <= 18 else None
+    except ValueError:
+        return None
+
+
+def _outages(spans, where):
+    """`[[start, end or null, reason], ...]`: a LAN's latest outages, oldest first."""
+    if not isinstance(spans, list):
+        raise StateFileError(f"{where}: not a list")
+    checked = []
+    for index, span in enumerate(spans[-defaults.OUTAGES_KEPT:]):
+        if not isinstance(span, list) or len(span) != 3:
+            raise StateFileError(f"{where}[{index}]: not [start, end, reason]")
+        start = _time(span[0], f"{where}[{index}][0]")
+        end = _time(span[1], f"{where}[{index}][1]", optional=True)
+        if end is not None and end < start:
+            raise StateFileError(f"{where}[{index}]: ends before it starts")
+        checked.append((start, end, _text(span[2], f"{where}[{index}][2]", optional=True, printable=True,
+                                          limit=defaults.MAX_STATE_SOURCE_TEXT)))
+    return tuple(checked)
 
 
 def _device(record, where):

@@ -125,3 +125,33 @@ def test_only_the_gateway_silent_holds_too_but_one_phone_gone_is_a_departure(lan
     daemon.stop(signal.SIGTERM)
     log = "".join(daemon.stderr)
     assert "not even the gateway 198.51.100.1" in log or "the gateway 198.51.100.1" in log
+
+
+def test_a_restart_during_an_outage_invents_no_departure(lan, tmp_path):
+    lan.add_device("nick", NICK, "198.51.100.11")
+    lan.add_device("susan", SUSAN, "198.51.100.12")
+    raw = make_config(wifi={"scan_interval": SCAN, "offline_grace": GRACE}, graphite={"send_interval": 1})
+    raw["people"] = [{"name": "Nick", "macs": [NICK]}, {"name": "Susan", "macs": [SUSAN]}]
+    config, state = write_config(tmp_path / "people.yaml", raw), str(tmp_path / "state.json")
+    first = DaemonProcess(lan, config, state, people=2)
+    try:
+        first.wait_until(lambda t: t["count_home"] == 2, timeout=10)
+        set_link(lan, up=False)
+        time.sleep(2)
+        assert first.stop(signal.SIGTERM)[0] == 0
+    finally:
+        if first.proc.poll() is None:
+            first.proc.kill()
+    time.sleep(2 * GRACE)  # the daemon is down longer than the grace, and so is the LAN
+    second = DaemonProcess(lan, config, state, people=2)
+    try:
+        second.wait_until(lambda t: True, timeout=10)
+        time.sleep(2)
+        set_link(lan, up=True)
+        time.sleep(GRACE + 2)
+        assert_nobody_left(second, min(second.ticks))
+        second.stop(signal.SIGTERM)
+    finally:
+        if second.proc.poll() is None:
+            second.proc.kill()
+    assert "Traceback" not in "".join(first.stderr + second.stderr)

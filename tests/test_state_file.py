@@ -104,7 +104,7 @@ def _set(path, value):
     def change(data):
         *parents, last = path
         for key in parents:
-            data = data[key]
+            data = data.setdefault(key, {})
         data[last] = value
     return change
 
@@ -139,6 +139,9 @@ BAD_FILES = {
     "a huge state": _with(_set(["homeassistant", "entities", "person.mo", "state"], MARKER * 100)),
     "a string for home": _with(_set(["homeassistant", "entities", "person.mo", "home"], MARKER)),
     "version true": _with(_set(["version"], True)),
+    "an outage key that is no network": _with(_set(["outages", MARKER], [[T0, None, "x"]])),
+    "an outage that ends before it starts": _with(_set(["outages", "198.51.100.0/24"], [[T0, T0 - 9, "x"]])),
+    "an outage of two numbers": _with(_set(["outages", "198.51.100.0/24"], [[T0, T0]])),
     "nested too deep": '{"version": 1, "devices": {}, "people": {}, "gaps": {"02:00:00:00:01:01": '
                        + "[" * 100_000 + "]" * 100_000 + "}}",
 }
@@ -193,3 +196,45 @@ def test_a_file_written_by_todays_code_loads(tmp_path):
     assert path.exists()
     path.write_text('{"version": 1, "devices": {}, "people": {}}')  # gaps and homeassistant are optional
     assert load_state(str(path), T0) == State() and path.exists()
+
+
+def test_an_outage_survives_a_restart_and_the_downtime_counts_as_part_of_it(tmp_path, config):
+    from dataclasses import replace as replaced
+
+    from presence.observations import NetworkHealth
+
+    def sweep(at, *macs, up=True):
+        return replaced(wifi(at, *macs), networks=(NetworkHealth("198.51.100.0/24", up, None if up else "eth0 down"),))
+
+    path = str(tmp_path / "state.json")
+    state, _ = ingest(State(), sweep(T0, NICK_PHONE), config)
+    state, _, _, _ = evaluate(state, config, T0)
+    state, _ = ingest(state, sweep(T0 + 30, up=False), config)
+    save_state(path, state, T0 + 40)
+    # The daemon is down for an hour; at its start the LAN is still unreachable, then it answers.
+    state = load_state(path, T0 + 3600)
+    assert state.outages == {"198.51.100.0/24": ((T0 + 30, None, "eth0 down"),)}
+    state, _ = ingest(state, sweep(T0 + 3600, up=False), config)
+    state, snap, transitions, _ = evaluate(state, config, T0 + 3600)
+    assert transitions == [] and snap.count_home == 1
+    state, _ = ingest(state, sweep(T0 + 3700, NICK_PHONE), config)
+    state, snap, transitions, _ = evaluate(state, config, T0 + 3700)
+    assert transitions == [] and snap.count_home == 1
+
+
+def test_a_power_cut_of_everything_is_no_departure(tmp_path, config):
+    """The daemon and the LAN went down together: the first sweep after the start finds no LAN."""
+    from dataclasses import replace as replaced
+
+    from presence.observations import NetworkHealth
+
+    path = str(tmp_path / "state.json")
+    state, _ = ingest(State(), wifi(T0, NICK_PHONE), config)
+    state, _, _, _ = evaluate(state, config, T0)
+    save_state(path, state, T0 + 5)
+    state = load_state(path, T0 + 1800)
+    down = replaced(wifi(T0 + 1800), networks=(NetworkHealth("198.51.100.0/24", False, "nothing answered"),))
+    state, _ = ingest(state, down, config)
+    state, snap, transitions, _ = evaluate(state, config, T0 + 1800)
+    assert transitions == [] and snap.count_home == 1
+    assert state.outages["198.51.100.0/24"][0][0] == T0 + 5
