@@ -84,6 +84,10 @@ def main(argv=None):
     command = args.command or "run"
     setup_logging(args.log_level)
     config_path = args.config or default_config_path()
+    reload_requested = threading.Event()
+    if command == "run":
+        # From the start: SIGHUP's default would end the daemon, and systemd takes that as a clean stop.
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
     try:
         config = load_config(config_path)
         token = None
@@ -113,16 +117,17 @@ def main(argv=None):
         return defaults.EX_TEMPFAIL if isinstance(error, StateLocked) else defaults.EX_CONFIG
     try:
         remove_stale_temp_files(state_path)
-        return run_daemon(command, config, config_path, token, state_path, args.dry_run)
+        return run_daemon(command, config, config_path, token, state_path, args.dry_run, reload_requested)
     finally:
         lock.release()
 
 
-def run_daemon(command, config, config_path, token, state_path, dry_run):
+def run_daemon(command, config, config_path, token, state_path, dry_run, reload_requested):
     clock = SystemClock()
     state = load_state(state_path, clock.now())
     daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
                     notifier=Notifier() if command == "run" else None)
+    daemon.reload_requested = reload_requested
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)
     if command == "once":

@@ -1,6 +1,7 @@
 """Read people_config.yaml once into typed objects, reporting every problem by key path."""
 
 import os
+import stat
 
 import yaml
 
@@ -69,6 +70,10 @@ def load_config(path):
 
 
 def _read_text(path):
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path) and \
+            not stat.S_ISCHR(os.stat(path).st_mode):
+        # A FIFO or socket would block the start until someone writes to it.
+        raise ConfigError(path, ["not a regular file"])
     try:
         with open(path, "rb") as handle:
             data = handle.read(defaults.MAX_CONFIG_BYTES + 1)

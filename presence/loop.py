@@ -189,6 +189,11 @@ class Daemon:
             log.error("Reload refused; running on with the configuration loaded before. %s", error)
             self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
             return generation
+        except Exception as error:  # a reload must never end a daemon that runs well
+            log.error("Reload failed (%s: %s); running on with the configuration loaded before",
+                      type(error).__name__, error, exc_info=log.isEnabledFor(logging.DEBUG))
+            self.notifier.notify("READY=1", f"STATUS={self.status_line()}")
+            return generation
         generation.set()
         for thread in self._threads:
             thread.join(1.0)

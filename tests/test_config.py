@@ -519,3 +519,11 @@ def test_many_networks_are_checked_quickly():
     found = problems(make_config(network={"cidrs": cidrs}))
     assert len(found) == 256 and found[0] == "network.cidrs[20000]: 10.0.0.0/16 overlaps 10.0.0.0/24: also at " \
                                               "network.cidrs[0]"
+
+
+def test_a_config_that_is_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "people.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError) as caught:
+        load_config(str(fifo))
+    assert caught.value.problems == ["not a regular file"]

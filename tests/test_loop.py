@@ -252,3 +252,26 @@ def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_ne
     assert made_after_close == [True]
     assert old.messages[0].startswith(b"home.presence.") and new.messages[0].startswith(b"flat.presence.")
     assert daemon.config is reloaded
+
+
+def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_running(tmp_path, caplog):
+    config = parse_config(make_config(graphite={"send_interval": 1}))
+    sink, stop = ListSink(), threading.Event()
+
+    def broken_reload():
+        raise RuntimeError("the new sources could not be built")
+
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
+    runner = threading.Thread(target=daemon.run, args=([], stop, (), broken_reload))
+    runner.start()
+    try:
+        daemon.reload_requested.set()
+        deadline = time.time() + 5
+        while len(sink.messages) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert runner.is_alive() and len(sink.messages) >= 2
+    finally:
+        stop.set()
+        runner.join(5)
+    assert "Reload failed (RuntimeError: the new sources could not be built); running on" in caplog.text
+    assert daemon.config is config
