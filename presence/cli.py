@@ -87,7 +87,7 @@ def main(argv=None):
     reload_requested = threading.Event()
     if command == "run":
         # From the start: SIGHUP's default would end the daemon, and systemd takes that as a clean stop.
-        signal.signal(signal.SIGHUP, lambda _signum, _frame: reload_requested.set())
+        signal.signal(signal.SIGHUP, _reload_on(reload_requested, config_path))
     try:
         config = load_config(config_path)
         token = None
@@ -213,14 +213,16 @@ def run_once(daemon, sources, clock):
 def run_forever(daemon, sources, listeners, reload):
     stop = threading.Event()
     _stop_on_signals(stop, "saving state and stopping")
-
-    def request_reload(_signum, _frame):
-        log.info("Received SIGHUP; reloading %s", daemon.config.path)
-        daemon.reload_requested.set()
-
-    signal.signal(signal.SIGHUP, request_reload)
     daemon.run(sources, stop, listeners, reload)
     return 0
+
+
+def _reload_on(reload_requested, config_path):
+    def request_reload(_signum, _frame):
+        log.info("Received SIGHUP; reloading %s", config_path)
+        reload_requested.set()
+
+    return request_reload
 
 
 def _join_dash_values(argv):

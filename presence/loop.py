@@ -80,6 +80,7 @@ class Daemon:
         self._last_status = 0.0
         self._ready = False
         self._unhealthy = None
+        self._unhealthy_logged = False
         self._unsent_transitions = []
         self._threads = []
 
@@ -216,8 +217,9 @@ class Daemon:
         for cidr, (since, reason) in sorted(lan_outages_now(self.state).items()):
             problems.append(f"LAN {cidr} unreachable for {self.clock.now() - since:.0f} s ({reason}), "
                             "presence held")
-        if self.sink.problem():
-            problems.append(self.sink.problem())
+        sink_problem = self.sink.problem()
+        if sink_problem:
+            problems.append(sink_problem)
         if self._save_error:
             problems.append(f"state not saved: {self._save_error}")
         return "; ".join(problems + [line])
@@ -242,8 +244,6 @@ class Daemon:
             # The status line costs more than this loop's other work: at most once a second.
             self.notifier.status(self.status_line())
             self._last_status = now
-
-    _unhealthy_logged = False
 
     def _health(self):
         """None when every thread of the daemon lives, else what died."""

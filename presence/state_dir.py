@@ -2,17 +2,14 @@
 
 import errno
 import fcntl
-import glob
 import logging
 import os
-import re
 import tempfile
+
+from presence.state_file import TEMP_NAME
 
 log = logging.getLogger(__name__)
 
-# Left behind when a save was killed between writing the temp file and renaming it.
-_TEMP_PATTERN = ".state-*.tmp"
-_TEMP_NAME = re.compile(r"\.state-[A-Za-z0-9_]{8}\.tmp")
 
 
 class StateDirError(Exception):
@@ -94,9 +91,11 @@ def remove_stale_temp_files(state_path):
     """Delete the temp files a killed save left beside the state file; return how many."""
     folder = os.path.dirname(os.path.abspath(state_path))
     removed = 0
-    for path in glob.glob(os.path.join(folder, _TEMP_PATTERN)):
-        if not _TEMP_NAME.fullmatch(os.path.basename(path)) or os.path.islink(path) or not os.path.isfile(path):
+    for entry in os.scandir(folder):
+        # Left behind when a save was killed between writing the temp file and renaming it.
+        if not TEMP_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
             continue
+        path = entry.path
         try:
             os.unlink(path)
             removed += 1

@@ -24,6 +24,11 @@ class StateFileError(ValueError):
     """The file is not a state this daemon wrote; the message names the field, never shows its content."""
 
 
+# The temp file of a save in progress: `.state-XXXXXXXX.tmp` beside the state file (mkstemp's 8 characters).
+TEMP_PREFIX, TEMP_SUFFIX = ".state-", ".tmp"
+TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX))
+
+
 def load_state(path, now):
     """Read the state file; set an unusable one aside and start fresh rather than fail."""
     try:
@@ -80,7 +85,7 @@ def save_state(path, state, now):
     """Write the state atomically: temp file in the same folder, fsync, rename."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=folder)
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(state_to_dict(state, now), handle, indent=1, sort_keys=True)

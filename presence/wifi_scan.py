@@ -212,13 +212,13 @@ class WifiSource:
             if (problem := self.unswept.get(networks[0]) or link_problem(iface)) is not None:
                 self.unswept.update(dict.fromkeys(networks, problem))
         live = {iface: networks for iface, networks in groups.items() if networks[0] not in self.unswept}
+        wanted = self.reprobe() if self.reprobe else dict.fromkeys(self.watch)
         if self.fallback:
             found, how = self._neighbours(live), "neighbour"
         else:
-            found, how = (self._sweep(live, now) if live else {}), "arp"
+            found, how = (self._sweep(live, wanted, now) if live else {}), "arp"
         # Only the addresses of devices it may be asked to re-probe: an answer from every made-up MAC
         # of a hostile device must not grow this for ever.
-        wanted = self.reprobe() if self.reprobe else dict.fromkeys(self.watch)
         self.known_ips.update({mac: ip for mac, ip in found.items() if mac in wanted or mac in self.known_ips})
         gateways = default_gateways() if how == "arp" else []
         health = tuple(self._health(network, found, how, gateways) for network in self.network_config.cidrs)
@@ -244,8 +244,8 @@ class WifiSource:
                 problems.update(dict.fromkeys(networks, str(error)))
         return problems
 
-    def _sweep(self, groups, now):
-        wanted = self._wanted()
+    def _sweep(self, groups, asked, now):
+        wanted = self._resolved(asked)
         search = self.searches.choose([mac for mac, ip in wanted.items() if not ip], now)
         known = {mac: ip for mac, ip in wanted.items() if ip}
         found = {}
@@ -258,11 +258,10 @@ class WifiSource:
                 self.sweepers.pop(iface).close()
         return found
 
-    def _wanted(self):
+    def _resolved(self, asked):
         """{mac: ip or None} to re-probe; an address outside every swept network counts as unknown."""
-        wanted = self.reprobe() if self.reprobe else dict.fromkeys(self.watch)
         networks = self.network_config.cidrs
-        resolved = {mac: ip or self.known_ips.get(mac) for mac, ip in wanted.items()}
+        resolved = {mac: ip or self.known_ips.get(mac) for mac, ip in asked.items()}
         return {mac: ip if ip and in_networks(ip, networks) else None for mac, ip in resolved.items()}
 
     def _health(self, network, found, how, gateways):
