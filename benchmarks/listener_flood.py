@@ -10,36 +10,19 @@ and how many MACs it kept. It prints Markdown and asserts nothing.
 """
 
 import argparse
-import importlib.util
 import ipaddress
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
+from benchmarks.baseline import module_at
 from presence.config import NetworkConfig
 from presence.passive_listen import WifiListener
 from tests.lab import Lan, lab_unavailable_reason
 from tests.lab.netns_thread import call_in_netns
 
-ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "dbc7da2"
 PEOPLE = frozenset({"02:00:00:00:01:01"})
-
-
-def load_baseline(commit):
-    """presence/passive_listen.py as it was at `commit`, imported as its own module."""
-    source = subprocess.run(["git", "show", f"{commit}:presence/passive_listen.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "baseline_passive_listen.py"
-        path.write_text(source)
-        spec = importlib.util.spec_from_file_location("baseline_passive_listen", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
 
 
 def measure(lan, flooder, make_listener, rate, seconds):
@@ -74,7 +57,7 @@ def main():
     if reason:
         sys.exit(reason)
     network = NetworkConfig(cidrs=(ipaddress.IPv4Network("198.51.100.0/24"),), interface="eth0")
-    old = load_baseline(args.baseline)
+    old = module_at(args.baseline, "presence/passive_listen.py")
     listeners = {"this tree (bounded)": lambda: WifiListener(network, {}, urgent=PEOPLE),
                  f"before ({args.baseline})": lambda: old.WifiListener(network, {})}
     rows = []

@@ -10,20 +10,16 @@ hour. Frames are the scanner's own transmit counter. It prints Markdown and asse
 """
 
 import argparse
-import importlib.util
 import ipaddress
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
+from benchmarks.baseline import module_at
 from presence.config import NetworkConfig
 from presence.wifi_scan import WifiSource
 from tests.lab import Lan, lab_unavailable_reason
 from tests.lab.netns_thread import call_in_netns
 
-ROOT = Path(__file__).resolve().parents[1]
 # The last commit before re-probing was bounded: its WifiSource takes `watch` and `known_ips`.
 BASELINE = "e7ad44ade2504f7d6d5d56a6a4d4a2ce233beb18"
 SUBNET = ipaddress.IPv4Network("198.51.100.0/24")
@@ -46,19 +42,6 @@ SCENARIOS = [
 ]
 
 
-def load_baseline(commit):
-    """presence/wifi_scan.py as it was at `commit`, imported as its own module."""
-    source = subprocess.run(["git", "show", f"{commit}:presence/wifi_scan.py"], cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "baseline_wifi_scan.py"
-        path.write_text(source)
-        spec = importlib.util.spec_from_file_location("baseline_wifi_scan", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
-
-
 def count(lan, source, sweeps):
     """[frames the scanner sent in each sweep] of `sweeps` polls 30 s of the source's clock apart, and
     the mean wall time of a sweep."""
@@ -74,7 +57,7 @@ def count(lan, source, sweeps):
 
 def run(args):
     network = NetworkConfig(cidrs=(SUBNET,), interface="eth0")  # the baseline reads the main thread's routes
-    baseline = load_baseline(args.baseline)
+    baseline = module_at(args.baseline, "presence/wifi_scan.py")
     sweeps_per_hour = 3600 // SCAN_INTERVAL
     rows = []
     with Lan() as lan:
