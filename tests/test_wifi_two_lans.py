@@ -96,5 +96,7 @@ def test_the_daemon_on_two_lans_from_a_config_that_names_the_interfaces(two_lans
             daemon.proc.kill()
     log = "".join(daemon.stderr)
     assert status == 0 and "Traceback" not in log
-    assert f"wifi: the LAN {IOT} cannot be reached (eth1 has no carrier)" in log
+    # A sweep already under way when the port goes down finds nobody before it sees the carrier gone.
+    assert (f"wifi: the LAN {IOT} cannot be reached (eth1 has no carrier)" in log or
+            f"wifi: the LAN {IOT} cannot be reached (nothing answered on {IOT})" in log), log
     assert f"the LAN {HOME} cannot be reached" not in log
