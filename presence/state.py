@@ -223,8 +223,8 @@ def _record_lan_health(state, report, config, first):
             start = min(report.at, state.saved_at) if first and state.saved_at else report.at
             spans.append((start, None, reason))
             if report.ok:  # a failed sweep is logged as a source failure already
-                    events.append(Event("warning", f"wifi: the LAN {cidr} cannot be reached ({reason}); holding the "
-                                               "presence of its devices until it answers again"))
+                events.append(Event("warning", f"wifi: the LAN {cidr} cannot be reached ({reason}); holding the "
+                                           "presence of its devices until it answers again"))
         elif up and ongoing:
             start, _, _ = spans[-1]
             spans[-1] = (start, report.at, spans[-1][2])
