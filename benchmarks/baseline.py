@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def module_at(commit, path):
-    """The module at `path` (e.g. presence/wifi_scan.py) as it was at `commit`, imported under its own name."""
+    """The module at `path` (e.g. presence/sources/wifi.py) as it was at `commit`, imported under its own name."""
     source = subprocess.run(["git", "show", f"{commit}:{path}"], cwd=ROOT, check=True, capture_output=True,
                             text=True).stdout
     name = "baseline_" + Path(path).stem

@@ -13,9 +13,9 @@ import time
 
 import requests
 
-from tests.homeassistant_core import HomeAssistantCore
-from tests.lab import Lan
-from tests.lab.netns_thread import call_in_netns
+from testbed.homeassistant_core import HomeAssistantCore
+from testbed.lab import Lan
+from testbed.lab.netns_thread import call_in_netns
 
 PEOPLE = ("nick", "susan", "charlie", "archie", "mo", "tom")
 

@@ -2,7 +2,7 @@
 
 Run as root from the repository root (needs `ip`):
     .venv/bin/python -m benchmarks.listener_flood [--seconds 10] [--rates 1000,20000] [--baseline COMMIT]
-On a throwaway namespaced LAN (tests.lab.Lan, 198.51.100.0/24), a device floods ARP from random locally
+On a throwaway namespaced LAN (testbed.lab.Lan, 198.51.100.0/24), a device floods ARP from random locally
 administered MACs at each rate while a listener runs in this process (in a thread inside the scanner's
 namespace): the listener of this tree, then the one of COMMIT (before the flood bound). It prints the
 CPU the listener's thread used, per frame sent and as a share of a core, how many reports it emitted,
@@ -16,10 +16,10 @@ import threading
 import time
 
 from benchmarks.baseline import module_at
-from presence.config import NetworkConfig
-from presence.passive_listen import WifiListener
-from tests.lab import Lan, lab_unavailable_reason
-from tests.lab.netns_thread import call_in_netns
+from presence.config.model import NetworkConfig
+from presence.sources.listener import WifiListener
+from testbed.lab import Lan, lab_unavailable_reason
+from testbed.lab.netns_thread import call_in_netns
 
 BASELINE = "dbc7da2"
 PEOPLE = frozenset({"02:00:00:00:01:01"})

@@ -1,10 +1,10 @@
 """Count the frames the WiFi source sends, today's re-probing against the bounded one, on a throwaway
-namespaced LAN (tests.lab.Lan, 198.51.100.0/24): six people's phones, a router, sweeps every 30 s.
+namespaced LAN (testbed.lab.Lan, 198.51.100.0/24): six people's phones, a router, sweeps every 30 s.
 
 Run as root from the repository root (needs `ip` and `nft`):
     .venv/bin/python -m benchmarks.probe_frames [--hours 1] [--baseline-sweeps 10] [--baseline COMMIT]
 The new source runs `--hours` of sweeps (its clock advances 30 s a sweep, so the per-device backoff of
-the whole-range search plays out as in the daemon); the baseline (presence/wifi_scan.py at COMMIT, the
+the whole-range search plays out as in the daemon); the baseline (presence/sources/wifi.py at COMMIT, the
 code before the bound) does the same thing every sweep, so `--baseline-sweeps` of it are scaled to an
 hour. Frames are the scanner's own transmit counter. It prints Markdown and asserts nothing.
 """
@@ -15,10 +15,10 @@ import sys
 import time
 
 from benchmarks.baseline import module_at
-from presence.config import NetworkConfig
-from presence.wifi_scan import WifiSource
-from tests.lab import Lan, lab_unavailable_reason
-from tests.lab.netns_thread import call_in_netns
+from presence.config.model import NetworkConfig
+from presence.sources.wifi import WifiSource
+from testbed.lab import Lan, lab_unavailable_reason
+from testbed.lab.netns_thread import call_in_netns
 
 # The last commit before re-probing was bounded: its WifiSource takes `watch` and `known_ips`.
 BASELINE = "e7ad44ade2504f7d6d5d56a6a4d4a2ce233beb18"
@@ -84,7 +84,7 @@ def run(args):
 def table(rows, args):
     hosts = SUBNET.num_addresses - 3
     lines = [f"Six people's phones and a router on {SUBNET} ({hosts} addresses to sweep besides the scanner's "
-             f"own), a sweep every {SCAN_INTERVAL} s. Baseline: presence/wifi_scan.py at {args.baseline[:7]} "
+             f"own), a sweep every {SCAN_INTERVAL} s. Baseline: presence/sources/wifi.py at {args.baseline[:7]} "
              f"({args.baseline_sweeps} sweeps, scaled to an hour); bounded: this tree ({args.hours:g} h of sweeps).",
              "", "| scenario | baseline frames/sweep | baseline frames/hour | bounded: most frames in one sweep "
                  "| bounded frames/hour | baseline / bounded | s/sweep baseline, bounded |",
@@ -99,7 +99,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=1.0, help="simulated hours of the bounded source")
     parser.add_argument("--baseline-sweeps", type=int, default=10)
-    parser.add_argument("--baseline", default=BASELINE, help="commit whose presence/wifi_scan.py is the baseline")
+    parser.add_argument("--baseline", default=BASELINE, help="commit whose presence/sources/wifi.py is the baseline")
     args = parser.parse_args()
     reason = lab_unavailable_reason(nft=True)
     if reason:

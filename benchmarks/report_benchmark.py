@@ -1,6 +1,6 @@
 """How long `report` takes for a year of minutes for six people, next to a pandas script doing the same.
 
-Whisper files of the synthetic household (tests/synthetic_household.py: a year at 1-minute points,
+Whisper files of the synthetic household (testbed/synthetic_household.py: a year at 1-minute points,
 six people, power in watts) are written once into a cache folder and served by Debian's graphite-web
 on loopback. Each tool runs as its own process, `--rounds` times; wall time and peak RSS are taken
 from the process, the split between fetching and analysing from its own log.
@@ -19,9 +19,9 @@ import threading
 import time
 from datetime import datetime, timedelta
 
-from tests import synthetic_household as home
-from tests.carbon import free_port
-from tests.graphite_web import GraphiteWeb
+from testbed import synthetic_household as home
+from testbed.carbon import free_port
+from testbed.graphite_web import GraphiteWeb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/presence-bench")

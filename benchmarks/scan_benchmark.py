@@ -1,5 +1,5 @@
 """Benchmark presence's ARP sweep against arp-scan and nmap, and the daemon's arrival latency and
-footprint, all inside a throwaway namespaced LAN (tests.lab.Lan, 198.51.100.0/24).
+footprint, all inside a throwaway namespaced LAN (testbed.lab.Lan, 198.51.100.0/24).
 
 Run as root from the repository root:
     .venv/bin/python -m benchmarks.scan_benchmark [--rounds 10] [--arrivals 5] [--duration 120] [--output FILE]
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.lab import Lan, lab_unavailable_reason
+from testbed.lab import Lan, lab_unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBNET = "198.51.100.0/24"
@@ -40,7 +40,7 @@ RESPONSIVE = [(f"dev{i}", ("da:a1:19:00:00:" if i % 3 == 0 else OUIS[i % len(OUI
                f"198.51.100.{10 + i}") for i in range(30)]
 DOZING = [(f"phone{k}", f"da:a1:19:00:01:{k:02x}", f"198.51.100.{40 + k}") for k in (1, 2)]
 WATCHED = RESPONSIVE[:4] + DOZING  # the people's devices: what the daemon re-probes by unicast
-PROBE = [sys.executable, "-m", "tests.scan_probe", SUBNET]
+PROBE = [sys.executable, "-m", "testbed.scan_probe", SUBNET]
 WATCH_ARGS = [arg for _, mac, ip in WATCHED for arg in ("--watch", f"{mac}={ip}")]
 
 

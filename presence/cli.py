@@ -8,23 +8,24 @@ import sys
 import threading
 
 from graphite_helper import GraphiteSender, StdoutSink
-from presence import defaults
-from presence.check import run_check
-from presence.config import ConfigError, default_config_path, load_config
-from presence.discover import run_discover, run_discover_homeassistant, run_watch
-from presence.homeassistant_api import HomeAssistantSource, read_token
+from presence.config import defaults
+from presence.commands.check import run_check
+from presence.config.model import ConfigError
+from presence.config.load import default_config_path, load_config
+from presence.commands.discover import run_discover, run_discover_homeassistant, run_watch
+from presence.sources.homeassistant import HomeAssistantSource, read_token
 from presence.logs import setup_logging
-from presence.loop import Daemon, Setup, SystemClock, poll_safely
+from presence.daemon.loop import Daemon, Setup, SystemClock, poll_safely
 from presence.metrics import tick_time
-from presence.spool import Spool
-from presence.state_dir import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
-from presence.state import reprobe_targets
-from presence.state_file import load_state, peek_state
-from presence.stats import run_stats
-from presence.interfaces import ScanError
-from presence.notify import Notifier
-from presence.passive_listen import WifiListener
-from presence.wifi_scan import WifiSource
+from presence.sink.spool import Spool
+from presence.state.folder import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
+from presence.state.machine import reprobe_targets
+from presence.state.file import load_state, peek_state
+from presence.commands.stats import run_stats
+from presence.sources.network_interfaces import ScanError
+from presence.daemon.notify import Notifier
+from presence.sources.listener import WifiListener
+from presence.sources.wifi import WifiSource
 
 log = logging.getLogger("presence")
 
@@ -100,7 +101,7 @@ def main(argv=None):
         return run_check(config, sys.stdout)
     if command == "report":
         # Imported here: the daemon never needs the report's modules (about 23 ms at start-up).
-        from presence.report import run_report
+        from presence.report.command import run_report
 
         return run_report(config, args, SystemClock().now(), sys.stdout)
     state_path = args.state or config.state_file

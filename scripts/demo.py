@@ -12,7 +12,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.lab import Lan, lab_unavailable_reason  # noqa: E402
+from testbed.lab import Lan, lab_unavailable_reason  # noqa: E402
 
 EXAMPLE = os.path.join("presence", "people_config.example.yaml")
 DEVICES = [

@@ -1,6 +1,6 @@
 """`make report-demo`: the report on the tests' synthetic household, without a Graphite of your own.
 
-Writes 14 days of that household (tests/synthetic_household.py) as whisper files in a temp folder,
+Writes 14 days of that household (testbed/synthetic_household.py) as whisper files in a temp folder,
 serves them with Debian's graphite-web on loopback, and runs `report` against it; with --png the
 figure is drawn too. Needs graphite-web (apt-get install graphite-web).
 """
@@ -17,9 +17,9 @@ from datetime import timedelta
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests import synthetic_household as home  # noqa: E402
-from tests.carbon import free_port  # noqa: E402
-from tests.graphite_web import GraphiteWeb, graphite_web_unavailable_reason  # noqa: E402
+from testbed import synthetic_household as home  # noqa: E402
+from testbed.carbon import free_port  # noqa: E402
+from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason  # noqa: E402
 
 
 def main():

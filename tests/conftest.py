@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from presence.config import parse_config  # noqa: E402
+from presence.config.load import parse_config  # noqa: E402
 
 EXAMPLE_CONFIG = os.path.join(ROOT, "presence", "people_config.example.yaml")
 
@@ -42,7 +42,7 @@ def config():
 @pytest.fixture
 def lan():
     """A fresh namespaced LAN on 198.51.100.0/24, deleted afterwards (also on failure)."""
-    from tests.lab import Lan, require_lab
+    from testbed.lab import Lan, require_lab
 
     require_lab()
     with Lan() as network:
@@ -52,7 +52,7 @@ def lan():
 @pytest.fixture
 def nft_lan():
     """The same LAN, where `nft` can also make devices doze or go deaf."""
-    from tests.lab import Lan, require_lab
+    from testbed.lab import Lan, require_lab
 
     require_lab(nft=True)
     with Lan() as network:

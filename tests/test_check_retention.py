@@ -8,13 +8,13 @@ import time
 import pytest
 
 from graphite_helper import GraphiteSender, build_message
-from presence import check
-from presence.check import check_retention, run_check
-from presence.config import parse_config
-from tests.carbon import Carbon, carbon_unavailable_reason, require
+from presence.commands import check
+from presence.commands.check import check_retention, run_check
+from presence.config.load import parse_config
+from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
-from tests.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
-from tests.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
+from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
+from testbed.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
 
 T0 = 1_800_000_000
 

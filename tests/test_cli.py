@@ -49,7 +49,7 @@ def test_usage_errors():
 
 
 def start_fake_ha(lan, *states):
-    proc = lan.popen(lan.scanner_ns, [sys.executable, "-m", "tests.fake_homeassistant", TOKEN, *states],
+    proc = lan.popen(lan.scanner_ns, [sys.executable, "-m", "testbed.fake_homeassistant", TOKEN, *states],
                      cwd=ROOT, stdout=subprocess.PIPE)
     return proc.stdout.readline().strip()
 

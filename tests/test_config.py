@@ -6,7 +6,9 @@ import textwrap
 
 import pytest
 
-from presence.config import ConfigError, default_config_path, load_config, parse_config, person_key
+from presence.config.model import ConfigError
+from presence.config.load import default_config_path, load_config, parse_config
+from presence.config.people import person_key
 from tests.conftest import EXAMPLE_CONFIG, ROOT, make_config
 
 

@@ -10,11 +10,11 @@ import time
 import pytest
 import yaml
 
-from presence.config import parse_config
-from presence.discover import _event, device_row, people_snippet, run_discover_homeassistant, table
-from presence.state import DeviceRecord, State
+from presence.config.load import parse_config
+from presence.commands.discover import _event, device_row, people_snippet, run_discover_homeassistant, table
+from presence.state.machine import DeviceRecord, State
 from tests.conftest import ROOT, cli, make_config, write_config
-from tests.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
+from testbed.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
 
 T0 = 1_800_000_000.0
 

@@ -8,13 +8,13 @@ import time
 import pytest
 
 from tests.conftest import cli, make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 NICK, SUSAN_PHONE, SUSAN_LAPTOP, CHARLIE = ("02:00:00:00:01:01", "02:00:00:00:02:01",
                                            "02:00:00:00:02:02", "02:00:00:00:03:01")
 GRACE, SCAN = 5, 2
 NICK_GRACE = 30  # long enough that the restart check runs well inside it
-# How long one sweep listens for replies (presence.defaults.DEFAULT_ARP_LISTEN) plus a tick.
+# How long one sweep listens for replies (presence.config.defaults.DEFAULT_SWEEP_LISTEN) plus a tick.
 SWEEP_AND_TICK = 2.1
 
 
@@ -99,7 +99,7 @@ def test_sigint_saves_state_and_exits_0_promptly(lan, household):
 
 def test_ticks_sent_while_graphite_is_down_survive_restarts(lan, tmp_path):
     """Three `once` runs (three process restarts); carbon comes up only before the last one."""
-    from tests.carbon import Carbon, carbon_unavailable_reason, require
+    from testbed.carbon import Carbon, carbon_unavailable_reason, require
 
     require(carbon_unavailable_reason())
     lan.add_device("nick", NICK, "198.51.100.11")

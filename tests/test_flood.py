@@ -8,7 +8,7 @@ import sys
 import time
 
 from tests.conftest import make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 # Gratuitous ARP requests, each from a new random locally administered MAC (as its Ethernet source
 # too, so each looks like a device announcing itself), `rate` a second for `seconds`.

@@ -3,8 +3,8 @@
 import ipaddress
 import struct
 
-from presence.frames import (BROADCAST, Heard, arp_request, parse_arp_reply, parse_heard, udp_knock,
-                             with_destination, with_target)
+from presence.sources.frames import (BROADCAST, Heard, arp_request, parse_arp_reply, parse_heard, udp_knock,
+                                     with_destination, with_target)
 
 ME, PHONE = "02:00:00:00:00:02", "da:a1:19:00:00:22"
 

@@ -17,10 +17,10 @@ import urllib.request
 
 import pytest
 
-from tests.carbon import Carbon, carbon_unavailable_reason, require
+from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import ROOT, make_config, write_config
-from tests.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
-from tests.lab.netns_thread import call_in_netns
+from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
+from testbed.lab.netns_thread import call_in_netns
 
 DASHBOARD = os.path.join(ROOT, "grafana", "presence.json")
 PEOPLE = {"nick": "02:00:00:00:01:01", "susan": "02:00:00:00:02:01", "tom": "02:00:00:00:06:01"}
@@ -81,7 +81,7 @@ def send_power(port, start, end):
 @pytest.fixture(scope="module")
 def graphite(tmp_path_factory):
     """graphite-web on loopback, over whisper files written from a lab run of the daemon."""
-    from tests.lab import Lan, lab_unavailable_reason
+    from testbed.lab import Lan, lab_unavailable_reason
 
     require(lab_unavailable_reason() or carbon_unavailable_reason() or graphite_web_unavailable_reason())
     folder = tmp_path_factory.mktemp("dashboard")

@@ -7,16 +7,16 @@ import time
 import pytest
 
 from graphite_helper import GraphiteSender, build_message
-from presence.config import parse_config
-from presence.loop import Daemon
+from presence.config.load import parse_config
+from presence.daemon.loop import Daemon
 from presence.observations import DeviceSighting, SourceReport
-from presence.spool import Spool
-from presence.state import State
-from tests.carbon import Carbon, carbon_unavailable_reason, require
+from presence.sink.spool import Spool
+from presence.state.machine import State
+from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
-from tests.graphite_peers import Peer
-from tests.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
-from tests.tcp_proxy import FlakyProxy, RecordingProxy
+from testbed.graphite_peers import Peer
+from testbed.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
+from testbed.tcp_proxy import FlakyProxy, RecordingProxy
 
 
 @pytest.fixture

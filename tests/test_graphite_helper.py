@@ -6,8 +6,8 @@ import time
 import pytest
 
 from graphite_helper import GraphiteSender, StdoutSink, build_line, build_message
-from presence.spool import Spool
-from tests.graphite_peers import Peer
+from presence.sink.spool import Spool
+from testbed.graphite_peers import Peer
 
 
 class FakeMonotonic:

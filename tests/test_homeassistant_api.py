@@ -3,12 +3,13 @@ import socket
 
 import pytest
 
-from presence.config import ConfigError, parse_config
-from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, Secret, read_token, says_home
+from presence.config.model import ConfigError
+from presence.config.load import parse_config
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, Secret, read_token, says_home
 from tests.conftest import make_config
-from tests.fake_homeassistant import FakeHomeAssistant
-from tests.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
-                                tls_server_context, trickle_body, trickle_headers)
+from testbed.fake_homeassistant import FakeHomeAssistant
+from testbed.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
+                                  tls_server_context, trickle_body, trickle_headers)
 
 TOKEN = "eyJ-secret-token-value-1234"
 T0 = 1_800_000_000.0

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import cli, make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 TOM_PHONE = "02:00:00:00:06:01"
 TRACKERS = {"nick": ["device_tracker.nick_phone"],
@@ -17,9 +17,9 @@ TRACKERS = {"nick": ["device_tracker.nick_phone"],
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    from tests.carbon import require
-    from tests.homeassistant_core import HomeAssistantCore, homeassistant_unavailable_reason
-    from tests.lab import Lan, lab_unavailable_reason
+    from testbed.carbon import require
+    from testbed.homeassistant_core import HomeAssistantCore, homeassistant_unavailable_reason
+    from testbed.lab import Lan, lab_unavailable_reason
 
     require(lab_unavailable_reason() or homeassistant_unavailable_reason())
     with Lan() as lan:

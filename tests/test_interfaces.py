@@ -2,8 +2,8 @@ import ipaddress
 
 import pytest
 
-from presence.config import NetworkConfig
-from presence.interfaces import ScanError, interface_addresses, route_interface, scan_interface
+from presence.config.model import NetworkConfig
+from presence.sources.network_interfaces import ScanError, interface_addresses, route_interface, scan_interface
 
 ROUTES = """Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
 eth0\t00000000\t0164A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
@@ -35,7 +35,7 @@ def test_interface_addresses_of_loopback():
 
 
 def test_in_networks():
-    from presence.interfaces import in_networks
+    from presence.sources.network_interfaces import in_networks
 
     networks = (ipaddress.IPv4Network("198.51.100.0/24"), ipaddress.IPv4Network("203.0.113.0/25"))
     assert in_networks("198.51.100.7", networks) and in_networks("203.0.113.100", networks)
@@ -46,7 +46,7 @@ GATEWAYS = ROUTES + "wlan0\t00000000\t016433C6\t0003\t0\t0\t600\t00000000\t0\t0\
 
 
 def test_default_gateways_in_the_kernels_order(tmp_path):
-    from presence.interfaces import default_gateways
+    from presence.sources.network_interfaces import default_gateways
 
     routes = tmp_path / "route"
     routes.write_text(GATEWAYS)
@@ -61,7 +61,7 @@ def lan_config(cidrs, interface=None, named=None):
 
 
 def test_interface_groups_by_entry_then_network_interface_then_route(tmp_path):
-    from presence.interfaces import interface_groups
+    from presence.sources.network_interfaces import interface_groups
 
     routes = tmp_path / "route"
     routes.write_text(ROUTES)
@@ -77,7 +77,7 @@ def test_interface_groups_by_entry_then_network_interface_then_route(tmp_path):
 
 
 def test_a_network_without_a_route_goes_with_the_others_or_is_named_as_unreachable(tmp_path):
-    from presence.interfaces import interface_groups
+    from presence.sources.network_interfaces import interface_groups
 
     routes = tmp_path / "route"
     routes.write_text(ROUTES)
@@ -90,7 +90,7 @@ def test_a_network_without_a_route_goes_with_the_others_or_is_named_as_unreachab
 
 
 def test_link_problem_of_loopback_and_of_a_missing_interface():
-    from presence.interfaces import link_problem
+    from presence.sources.network_interfaces import link_problem
 
     assert link_problem("lo") is None
     assert link_problem("nosuch0") == "no interface 'nosuch0': No such device"

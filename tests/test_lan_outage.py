@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.conftest import make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 NICK, SUSAN, ROUTER = "02:00:00:00:01:01", "02:00:00:00:02:01", "02:00:00:00:ff:01"
 GRACE, SCAN = 5, 1

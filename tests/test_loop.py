@@ -4,14 +4,14 @@ import threading
 import time
 
 from graphite_helper import GraphiteSender
-from presence.config import parse_config
-from presence.homeassistant_api import HomeAssistantSource, Secret
-from presence.loop import FIRST_SCAN_WAIT, Daemon, poll_safely
+from presence.config.load import parse_config
+from presence.sources.homeassistant import HomeAssistantSource, Secret
+from presence.daemon.loop import FIRST_SCAN_WAIT, Daemon, poll_safely
 from presence.observations import DeviceSighting, SourceReport
-from presence.state import State
+from presence.state.machine import State
 from tests.conftest import make_config
-from tests.fake_homeassistant import FakeHomeAssistant
-from tests.loopback import LineCollector
+from testbed.fake_homeassistant import FakeHomeAssistant
+from testbed.loopback import LineCollector
 
 T0 = 1_800_000_000
 
@@ -153,7 +153,7 @@ class ScriptedSource:
 
 
 def test_runner_keeps_its_interval_and_follows_retry_hints():
-    from presence.loop import SourceRunner
+    from presence.daemon.loop import SourceRunner
 
     stop, clock = threading.Event(), FakeClock()
     source = ScriptedSource([None, 5.0, 10.0, 20.0, None, None], stop)
@@ -225,7 +225,7 @@ class ClosingSink(ListSink):
 
 
 def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_new(tmp_path):
-    from presence.loop import Setup
+    from presence.daemon.loop import Setup
 
     config = parse_config(make_config(graphite={"send_interval": 1}))
     reloaded = parse_config(make_config(graphite={"send_interval": 1, "prefix": "flat.presence"}))

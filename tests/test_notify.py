@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from presence.config import parse_config
-from presence.loop import Daemon
-from presence.notify import Notifier
-from presence.state import State
+from presence.config.load import parse_config
+from presence.daemon.loop import Daemon
+from presence.daemon.notify import Notifier
+from presence.state.machine import State
 from tests.conftest import make_config
 
 

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from presence.state_dir import StateLock
-from tests.carbon import require
+from presence.state.folder import StateLock
+from testbed.carbon import require
 from tests.conftest import ROOT, cli, make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 
 def run_here(*args):

@@ -11,10 +11,10 @@ import threading
 import time
 from datetime import datetime
 
-from presence.config import NetworkConfig
-from presence.passive_listen import WifiListener
+from presence.config.model import NetworkConfig
+from presence.sources.listener import WifiListener
 from tests.conftest import ROOT, make_config, write_config
-from tests.lab.netns_thread import call_in_netns
+from testbed.lab.netns_thread import call_in_netns
 from tests.test_frames import arp, dhcp_request
 
 T0 = 1_800_000_000.0
@@ -108,7 +108,7 @@ def test_peoples_devices_are_reported_at_once_others_in_one_batch_per_interval()
 
 
 def test_a_batch_holds_a_bounded_number_of_devices_and_the_flood_is_logged_once(caplog):
-    caplog.set_level(logging.INFO, logger="presence.passive_listen")
+    caplog.set_level(logging.INFO, logger="presence.sources.listener")
     listen = listener(batch_interval=0.5, batch_max=8)
     for second in range(3):
         for n in range(100):

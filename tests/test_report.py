@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tests.carbon import free_port, require
+from testbed.carbon import free_port, require
 from tests.conftest import ROOT, make_config, write_config
-from tests.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
-from tests import synthetic_household as home
+from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
+from testbed import synthetic_household as home
 
 DAYS = 14
 POWER_GAP = (9 * 1440 + 600, 9 * 1440 + 960)      # six hours without power points (minutes)
@@ -275,7 +275,7 @@ def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
         raw["people"] = [{"name": "Nick"}]
         config = write_config(tmp_path / "people.yaml", raw)
         result = report_json(config, {"start": start, "end": end})
-        from presence.report_fetch import fetch_all, fetch_json
+        from presence.report.fetch import fetch_all, fetch_json
 
         by_json = fetch_all(web.url, {"nick": (f"{home.PREFIX}.nick.is_home", False)}, start, end, 60, 60,
                             fetch=fetch_json)["nick"]
@@ -298,7 +298,7 @@ def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
 
 def test_json_answers_the_same_as_raw(household):
     """Servers without graphite-web's raw format get JSON with maxDataPoints: same series."""
-    from presence.report_fetch import fetch_all, fetch_json, fetch_raw
+    from presence.report.fetch import fetch_all, fetch_json, fetch_raw
 
     web, _, truth, _ = household
     targets = {"power": (home.POWER, False), "nick": (f"{home.PREFIX}.nick.is_home", False),

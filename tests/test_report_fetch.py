@@ -16,13 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from presence import report_fetch
-from presence.config import parse_config
-from presence.report import run_report
-from presence.report_fetch import Series, WrongShape, parse_json, parse_raw
+from presence.report import fetch as report_fetch
+from presence.config.load import parse_config
+from presence.report.command import run_report
+from presence.report.fetch import Series, WrongShape, parse_json, parse_raw
 from tests.conftest import ROOT, make_config, write_config
-from tests.hostile_http import (HostileServer, answers, bounded, endless_body, silent, trickle_body,
-                                trickle_headers)
+from testbed.hostile_http import (HostileServer, answers, bounded, endless_body, silent, trickle_body,
+                                  trickle_headers)
 
 NOW = 1_800_000_000
 LIMIT = 1.0 + 3

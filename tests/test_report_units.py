@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from presence.config import ConfigError, parse_config
-from presence.report import ReportError, household_zone, parse_when
-from presence.report_analysis import idle_load, local_clock
-from presence.report_fetch import Series
-from presence.report_fit import solve_normal
-from presence.report_output import as_json
-from presence.report_series import Grid, common_grid, counter_power, on_grid
+from presence.config.model import ConfigError
+from presence.config.load import parse_config
+from presence.report.command import ReportError, household_zone, parse_when
+from presence.report.analysis import idle_load, local_clock
+from presence.report.fetch import Series
+from presence.report.fit import solve_normal
+from presence.report.output import as_json
+from presence.report.series import Grid, common_grid, counter_power, on_grid
 from tests.conftest import make_config
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import make_config, write_config
-from tests.daemon_process import DaemonProcess
+from testbed.daemon_process import DaemonProcess
 
 SCAN, GRACE = 2, 8
 PEOPLE = ("nick", "susan", "charlie", "archie", "mo", "tom")

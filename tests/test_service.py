@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from tests.carbon import require
+from testbed.carbon import require
 from tests.conftest import ROOT, make_config, write_config
 
 UNIT = os.path.join(ROOT, "systemd", "presence-monitoring.service")

@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from presence.spool import Spool
-from tests.carbon import require
-from tests.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
+from presence.sink.spool import Spool
+from testbed.carbon import require
+from testbed.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
 
 
 def tick(i):

@@ -2,9 +2,9 @@
 
 from dataclasses import replace
 
-from presence.config import parse_config
+from presence.config.load import parse_config
 from presence.observations import DeviceSighting, EntityReading, NetworkHealth, SourceReport
-from presence.state import State, evaluate, ingest, lan_outages_now, reprobe_targets
+from presence.state.machine import State, evaluate, ingest, lan_outages_now, reprobe_targets
 from tests.conftest import make_config
 
 T0 = 1_800_000_000.0

@@ -5,10 +5,10 @@ import stat
 
 import pytest
 
-from presence import defaults
+from presence.config import defaults
 from presence.observations import EntityReading
-from presence.state import DeviceRecord, PersonRecord, State, evaluate, ingest
-from presence.state_file import load_state, peek_state, save_state
+from presence.state.machine import DeviceRecord, PersonRecord, State, evaluate, ingest
+from presence.state.file import load_state, peek_state, save_state
 from tests.test_state import NICK_PHONE, T0, ha, ha_config, wifi
 
 
@@ -152,7 +152,7 @@ def test_wrong_values_are_set_aside_with_one_line_and_no_content(tmp_path, caplo
     path = tmp_path / "state.json"
     text = BAD_FILES[case]
     path.write_text(text)
-    caplog.set_level(logging.INFO, logger="presence.state_file")
+    caplog.set_level(logging.INFO, logger="presence.state.machine.file")
     assert peek_state(str(path)) == State() and path.exists()
     assert load_state(str(path), T0) == State()
     assert not path.exists() and (tmp_path / f"state.json.corrupt-{int(T0)}").exists()

@@ -4,9 +4,9 @@ import os
 import subprocess
 import sys
 
-from presence.state import State
-from presence.state_file import save_state
-from presence.stats import gap_rows, percentile, run_stats
+from presence.state.machine import State
+from presence.state.file import save_state
+from presence.commands.stats import gap_rows, percentile, run_stats
 from tests.conftest import ROOT, make_config, write_config
 
 SUSAN_PHONE = "02:00:00:00:02:01"

@@ -10,8 +10,8 @@ import socket
 import pytest
 
 from presence import web
-from tests.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
-                                tls_server_context, trickle_body, trickle_headers)
+from testbed.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
+                                  tls_server_context, trickle_body, trickle_headers)
 
 TIMEOUT = 1.0
 LIMIT = TIMEOUT + 3

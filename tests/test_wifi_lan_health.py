@@ -5,11 +5,11 @@ import ipaddress
 
 import pytest
 
-from presence.config import NetworkConfig
-from presence.interfaces import ScanError
+from presence.config.model import NetworkConfig
+from presence.sources.network_interfaces import ScanError
 from presence.observations import NetworkHealth
-from presence.wifi_scan import WifiSource
-from tests.lab.netns_thread import call_in_netns
+from presence.sources.wifi import WifiSource
+from testbed.lab.netns_thread import call_in_netns
 
 CIDR = "198.51.100.0/24"
 T0 = 1_800_000_000.0

@@ -4,18 +4,18 @@ import ipaddress
 import json
 import sys
 
-from presence.config import NetworkConfig
+from presence.config.model import NetworkConfig
 from presence.observations import NetworkHealth
-from presence.wifi_scan import SearchBackoff, WifiSource, network_health
+from presence.sources.wifi import SearchBackoff, WifiSource, network_health
 from tests.conftest import ROOT, cli, make_config, write_config
-from tests.lab.netns_thread import call_in_netns
+from testbed.lab.netns_thread import call_in_netns
 
 NO_NET_RAW = ("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--")
 CIDR = "198.51.100.0/24"
 
 
 def probe(lan, *args):
-    result = lan.run(lan.scanner_ns, [sys.executable, "-m", "tests.scan_probe", CIDR, *args], cwd=ROOT, timeout=120)
+    result = lan.run(lan.scanner_ns, [sys.executable, "-m", "testbed.scan_probe", CIDR, *args], cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 

@@ -7,11 +7,11 @@ import time
 import pytest
 
 from presence.observations import NetworkHealth
-from presence.passive_listen import WifiListener
-from presence.wifi_scan import WifiSource
-from tests.lab import Lan, require_lab
-from tests.lab.netns_thread import call_in_netns
-from tests.scan_probe import network_config
+from presence.sources.listener import WifiListener
+from presence.sources.wifi import WifiSource
+from testbed.lab import Lan, require_lab
+from testbed.lab.netns_thread import call_in_netns
+from testbed.scan_probe import network_config
 
 HOME, IOT = "198.51.100.0/24", "203.0.113.0/24"
 T0 = 1_800_000_000.0
@@ -77,7 +77,7 @@ def test_the_daemon_on_two_lans_from_a_config_that_names_the_interfaces(two_lans
     import signal
 
     from tests.conftest import make_config, write_config
-    from tests.daemon_process import DaemonProcess
+    from testbed.daemon_process import DaemonProcess
 
     home, iot, devices = two_lans
     raw = make_config(network={"cidrs": [HOME, {"cidr": IOT, "interface": "eth1"}]},

@@ -7,11 +7,11 @@ import socket
 import struct
 from collections import OrderedDict
 
-from presence import defaults
-from presence.frames import ETH_P_ALL, PASSIVE_FILTER, parse_heard
-from presence.interfaces import ScanError, in_networks, interface_addresses, interface_groups
+from presence.config import defaults
+from presence.sources.frames import ETH_P_ALL, PASSIVE_FILTER, parse_heard
+from presence.sources.network_interfaces import ScanError, in_networks, interface_addresses, interface_groups
 from presence.observations import DeviceSighting, SourceReport
-from presence.wifi_scan import drain, open_packet_socket
+from presence.sources.wifi import drain, open_packet_socket
 
 log = logging.getLogger(__name__)
 

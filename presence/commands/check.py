@@ -5,11 +5,11 @@ import time
 from urllib.parse import urlencode
 
 from presence import web
-from presence.config import ConfigError
-from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
-from presence.interfaces import ScanError, interface_groups, link_problem, route_interface
+from presence.config.model import ConfigError
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, read_token
+from presence.sources.network_interfaces import ScanError, interface_groups, link_problem, route_interface
 from presence.safe_text import safe
-from presence.wifi_scan import ArpSweeper
+from presence.sources.wifi import ArpSweeper
 
 # Seconds the render API has to answer the retention probe.
 RETENTION_TIMEOUT = 5.0
@@ -79,7 +79,7 @@ def check_graphite(config):
 def check_retention(config, now=None):
     """Warn when Graphite keeps this prefix at a coarser step than the send interval (needs render_url)."""
     # Imported here: the daemon imports this module (through cli) but never needs the report's.
-    from presence.report_fetch import MAX_RENDER_BYTES, FetchError, parse_json
+    from presence.report.fetch import MAX_RENDER_BYTES, FetchError, parse_json
 
     graphite = config.graphite
     if not graphite.render_url:

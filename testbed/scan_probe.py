@@ -11,8 +11,8 @@ import ipaddress
 import json
 import time
 
-from presence.config import NetworkConfig
-from presence.wifi_scan import WifiSource
+from presence.config.model import NetworkConfig
+from presence.sources.wifi import WifiSource
 
 
 def network_config(specs):

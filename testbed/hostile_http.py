@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from tests.loopback import listen, serve
+from testbed.loopback import listen, serve
 
 
 class HostileServer:

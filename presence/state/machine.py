@@ -4,8 +4,8 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from presence import defaults
-from presence.vendors import looks_personal
+from presence.config import defaults
+from presence.sources.vendors import looks_personal
 
 
 # The source whose reports are whole sweeps of the LAN (the passive listener's are single frames).

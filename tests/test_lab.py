@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from . import Lan, require_lab
+from testbed.lab import Lan, require_lab
 
 
 def lab_namespaces(prefix: str = "prs") -> list[str]:

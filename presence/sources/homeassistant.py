@@ -4,8 +4,9 @@ import logging
 import os
 import random
 
-from presence import defaults, web
-from presence.config import ConfigError
+from presence.config import defaults
+from presence import web
+from presence.config.model import ConfigError
 from presence.observations import EntityReading, SourceReport
 from presence.safe_text import safe
 from presence.web import redact

@@ -8,8 +8,8 @@ import math
 from array import array
 from datetime import datetime, timezone
 
-from presence.report_fit import solve_normal
-from presence.report_series import hourly_means
+from presence.report.fit import solve_normal
+from presence.report.series import hourly_means
 
 WEEKEND = (5, 6)
 # Two people whose time at home overlaps this much cannot be told apart by the fit.

@@ -5,8 +5,8 @@ import re
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from presence import defaults
-from presence.config_model import (GraphiteConfig, HomeAssistantConfig, NetworkConfig, ReportConfig, WifiConfig,
+from presence.config import defaults
+from presence.config.model import (GraphiteConfig, HomeAssistantConfig, NetworkConfig, ReportConfig, WifiConfig,
                                    shown, shown_text)
 from presence.macs import is_multicast, normalise_mac
 

@@ -7,11 +7,11 @@ import os
 import re
 import tempfile
 
-from presence import defaults
-from presence.config_model import shown_text
+from presence.config import defaults
+from presence.config.model import shown_text
 from presence.macs import normalise_mac
 from presence.observations import EntityReading
-from presence.state import DeviceRecord, PersonRecord, State
+from presence.state.machine import DeviceRecord, PersonRecord, State
 
 log = logging.getLogger(__name__)
 

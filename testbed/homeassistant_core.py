@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from tests.carbon import free_port, stop_process
-from tests.lab.netns_thread import call_in_netns
+from testbed.carbon import free_port, stop_process
+from testbed.lab.netns_thread import call_in_netns
 
 HA_VERSION = "2025.4.4"
 HA_VENV = os.environ.get("PRESENCE_HA_VENV") or os.path.expanduser(f"~/.cache/presence-tests/homeassistant-{HA_VERSION}")

@@ -3,7 +3,7 @@
 import reprlib
 from dataclasses import dataclass, field
 
-from presence import defaults
+from presence.config import defaults
 
 
 class _Repr(reprlib.Repr):

@@ -3,9 +3,9 @@
 import re
 import unicodedata
 
-from presence import defaults
-from presence.config_model import Person, shown
-from presence.config_sections import describe, grace_covers_a_scan
+from presence.config import defaults
+from presence.config.model import Person, shown
+from presence.config.sections import describe, grace_covers_a_scan
 
 _PERSON_KEYS = {"name", "key", "macs", "homeassistant_entities", "offline_grace"}
 _ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")

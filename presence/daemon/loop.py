@@ -7,13 +7,13 @@ import time
 from dataclasses import dataclass
 
 from graphite_helper import build_message
-from presence import defaults
-from presence.config import ConfigError
+from presence.config import defaults
+from presence.config.model import ConfigError
 from presence.metrics import event_values, metric_values, tick_time
-from presence.notify import Notifier
+from presence.daemon.notify import Notifier
 from presence.observations import SourceReport
-from presence.state import evaluate, ingest, lan_outages_now
-from presence.state_file import save_state, state_to_dict
+from presence.state.machine import evaluate, ingest, lan_outages_now
+from presence.state.file import save_state, state_to_dict
 
 log = logging.getLogger(__name__)
 

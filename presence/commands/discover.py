@@ -9,14 +9,14 @@ import threading
 import time
 from datetime import datetime
 
-from presence import defaults
-from presence.config import ConfigError
-from presence.homeassistant_api import HomeAssistantError, HomeAssistantSource, read_token
+from presence.config import defaults
+from presence.config.model import ConfigError
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, read_token
 from presence.macs import is_randomized
-from presence.passive_listen import WifiListener
+from presence.sources.listener import WifiListener
 from presence.safe_text import safe
-from presence.vendors import vendor_of
-from presence.wifi_scan import WifiSource
+from presence.sources.vendors import vendor_of
+from presence.sources.wifi import WifiSource
 
 log = logging.getLogger(__name__)
 

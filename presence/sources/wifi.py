@@ -6,11 +6,12 @@ import select
 import socket
 import time
 
-from presence import defaults
-from presence.frames import ETH_P_ARP, arp_request, parse_arp_reply, udp_knock, with_destination, with_target
-from presence.interfaces import (ScanError, default_gateways, in_networks, interface_addresses, interface_groups,
-                                 link_problem)
-from presence.neighbours import read_neighbours
+from presence.config import defaults
+from presence.sources.frames import (ETH_P_ARP, arp_request, parse_arp_reply, udp_knock, with_destination,
+                                     with_target)
+from presence.sources.network_interfaces import (ScanError, default_gateways, in_networks, interface_addresses,
+                                                 interface_groups, link_problem)
+from presence.sources.neighbours import read_neighbours
 from presence.observations import DeviceSighting, NetworkHealth, SourceReport
 
 log = logging.getLogger(__name__)

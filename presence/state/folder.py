@@ -6,7 +6,7 @@ import logging
 import os
 import tempfile
 
-from presence.state_file import TEMP_NAME
+from presence.state.file import TEMP_NAME
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
 
-from presence import defaults
-from presence.report_analysis import analyse
-from presence.report_fetch import MAX_VALUE, FetchError, fetch_all
-from presence.report_output import as_json, as_table
-from presence.report_series import common_grid, counter_power, on_grid
+from presence.config import defaults
+from presence.report.analysis import analyse
+from presence.report.fetch import MAX_VALUE, FetchError, fetch_all
+from presence.report.output import as_json, as_table
+from presence.report.series import common_grid, counter_power, on_grid
 
-log = logging.getLogger("presence.report")
+log = logging.getLogger("presence.report.command")
 
 _RELATIVE = re.compile(r"-(\d+)(s|min|h|d|w|mon|y)")
 _SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 30 * 86400, "y": 365 * 86400}
@@ -120,7 +120,7 @@ def run_report(config, args, now, out):
     """The `report` command: fetch, analyse, print (and draw with --png); returns the exit status."""
     try:
         if args.png:
-            from presence.report_plot import require_matplotlib
+            from presence.report.plot import require_matplotlib
             require_matplotlib()
         render_url = (args.render_url or config.report.render_url or "").rstrip("/")
         if not render_url:
@@ -146,7 +146,7 @@ def run_report(config, args, now, out):
     names = {p.key: p.name for p in config.people}
     out.write(as_json(result) + "\n" if args.json else as_table(result, names))
     if args.png:
-        from presence.report_plot import draw
+        from presence.report.plot import draw
         draw(args.png, result, *arrays)
         log.info("Figure written to %s", args.png)
     return 0

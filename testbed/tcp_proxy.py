@@ -4,7 +4,7 @@ import socket
 import threading
 import time
 
-from tests.loopback import listen, serve
+from testbed.loopback import listen, serve
 
 
 class FlakyProxy:

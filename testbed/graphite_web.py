@@ -6,7 +6,7 @@ import subprocess
 import time
 import urllib.request
 
-from tests.carbon import free_port, stop_process
+from testbed.carbon import free_port, stop_process
 
 SETTINGS = """SECRET_KEY = "presence-tests-only"
 STORAGE_DIR = {storage!r}

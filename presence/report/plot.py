@@ -5,8 +5,8 @@ matplotlib is optional: only this module imports it, and only when a figure is a
 
 import importlib
 
-from presence.report import ReportError
-from presence.report_series import hourly_means
+from presence.report.command import ReportError
+from presence.report.series import hourly_means
 
 
 def require_matplotlib():

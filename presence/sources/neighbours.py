@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from presence.interfaces import ScanError, in_networks
+from presence.sources.network_interfaces import ScanError, in_networks
 from presence.macs import normalise_mac
 
 _FRESH_STATES = {"REACHABLE", "DELAY", "PROBE"}
