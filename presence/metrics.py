@@ -1,7 +1,5 @@
 """Turn a presence snapshot into the Graphite metric set (names relative to the prefix)."""
 
-PERSON_METRICS = ("is_home", "from_wifi", "from_homeassistant", "devices_present")
-
 
 def metric_values(snapshot):
     """Return `[(name, value), ...]`: four per person, the three aggregates, then the opt-in ones."""
@@ -13,10 +11,9 @@ def metric_values(snapshot):
             (f"{person.key}.from_homeassistant", int(person.from_homeassistant)),
             (f"{person.key}.devices_present", person.devices_present),
         ]
-    count_home = sum(1 for person in snapshot.people if person.is_home)
     values += [
-        ("count_home", count_home),
-        ("anyone_home", int(count_home > 0)),
+        ("count_home", snapshot.count_home),
+        ("anyone_home", int(snapshot.anyone_home)),
         ("wifi.devices_present_count", snapshot.devices_present_count),
     ]
     if snapshot.guest_devices is not None:

@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class DeviceSighting:
-    """A device was heard from its own MAC at `at` (epoch seconds); `ip` None when unknown."""
+    """A device was heard from its own MAC at `at` (epoch seconds); `ip` None when unknown. `personal`:
+    it looks like someone's phone or tablet (a randomized MAC or a phone maker's), as the source judged."""
 
     mac: str
     ip: str
     at: float
     how: str = "arp"
     hostname: str = None
+    personal: bool = False
 
 
 @dataclass(frozen=True)

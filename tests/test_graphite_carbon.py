@@ -6,17 +6,20 @@ import time
 
 import pytest
 
-from graphite_helper import GraphiteSender, build_message
+from graphite_helper import build_message
 from presence.config.load import parse_config
 from presence.daemon.loop import Daemon
 from presence.observations import DeviceSighting, SourceReport
+from presence.sink.graphite import GraphiteSender
 from presence.sink.spool import Spool
-from presence.state.machine import State
+from presence.state.model import State
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
 from testbed.graphite_peers import Peer
 from testbed.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
 from testbed.tcp_proxy import FlakyProxy, RecordingProxy
+
+pytestmark = pytest.mark.lab  # a real carbon-cache in every test
 
 
 @pytest.fixture

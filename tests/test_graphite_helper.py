@@ -5,8 +5,10 @@ import time
 
 import pytest
 
-from graphite_helper import GraphiteSender, StdoutSink, build_line, build_message
+from graphite_helper import build_line, build_message
+from presence.sink.graphite import GraphiteSender
 from presence.sink.spool import Spool
+from presence.sink.stdout import StdoutSink
 from testbed.graphite_peers import Peer
 
 
@@ -100,6 +102,7 @@ def test_outage_keeps_ticks_in_order_and_replays_them():
         collector.close()
 
 
+@pytest.mark.lab
 def test_send_never_blocks_on_a_stalled_server():
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -136,6 +139,7 @@ def test_backoff_limits_reconnect_attempts(monkeypatch):
     assert sender.problem() == "Graphite 127.0.0.1:9 unreachable for 40 s; 40 ticks in memory"
 
 
+@pytest.mark.lab
 def test_peer_close_is_noticed_before_the_next_write(collector):
     sender = GraphiteSender("127.0.0.1", collector.port, max_backoff=0.1)
     first = b"p.x 1 1800000000\n"
@@ -211,6 +215,7 @@ def test_a_healthy_server_gets_each_tick_once_over_many_confirmations(tmp_path, 
     assert collector.accepted["carbon"] >= 4 and os.listdir(tmp_path) == []
 
 
+@pytest.mark.lab
 def test_a_server_that_stalls_then_resets_takes_nothing_away(tmp_path):
     peer = Peer("stall", rcvbuf=4096)
     sender = fast(peer.port, spool=Spool(str(tmp_path / "spool"), 10**7))
@@ -233,6 +238,7 @@ def test_a_server_that_stalls_then_resets_takes_nothing_away(tmp_path):
         peer.close()
 
 
+@pytest.mark.lab
 def test_a_large_spool_replayed_into_a_stalled_server_stays_spooled(tmp_path):
     folder = str(tmp_path / "spool")
     spool = Spool(folder, 10**8)
@@ -255,6 +261,7 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_spooled(tmp_path):
     assert peer.data() == b"".join(big) and os.listdir(folder) == []
 
 
+@pytest.mark.lab
 def test_a_server_that_reads_and_resets_takes_nothing_away():
     peer = Peer("reader")
     sender = fast(peer.port, confirm_period=10, confirm_timeout=10)
@@ -287,6 +294,7 @@ def test_a_server_that_never_closes_confirms_nothing(caplog):
         peer.close()
 
 
+@pytest.mark.lab
 def test_close_spools_what_a_stalled_server_did_not_confirm(tmp_path):
     folder = str(tmp_path / "spool")
     peer = Peer("stall", rcvbuf=4096)

@@ -1,5 +1,5 @@
 from presence.metrics import metric_values, tick_time
-from presence.state.machine import PersonStatus, Snapshot
+from presence.state.model import PersonStatus, Snapshot
 
 
 def test_four_per_person_then_three_aggregates():
@@ -35,7 +35,7 @@ def test_opt_in_metrics_follow_the_fixed_set():
 
 def test_transitions_become_sparse_event_lines():
     from presence.metrics import event_values
-    from presence.state.machine import Transition
+    from presence.state.model import Transition
 
     transitions = [Transition("susan", True, 0, "wifi x"), Transition("tom", False, 0, "gone"),
                    Transition("susan", False, 1, "gone"), Transition("susan", True, 2, "wifi x")]

@@ -120,6 +120,15 @@ def test_a_batch_holds_a_bounded_number_of_devices_and_the_flood_is_logged_once(
     assert "calm again; 276 frames of other devices were left out" in caplog.text
 
 
+def test_each_sighting_says_whether_the_device_looks_personal():
+    listen = listener()
+    assert hear(listen, NICK, T0).sightings[0].personal  # a randomized MAC
+    hear(listen, "3c:22:fb:00:00:01", T0)  # Apple's
+    hear(listen, "00:1b:a9:00:00:01", T0)  # Brother's: a printer
+    assert [(s.mac, s.personal) for s in listen.flush(T0).sightings] == [("3c:22:fb:00:00:01", True),
+                                                                        ("00:1b:a9:00:00:01", False)]
+
+
 def test_the_rate_limit_remembers_a_bounded_number_of_devices():
     listen = listener(batch_max=10_000, max_tracked=100)
     for n in range(1000):

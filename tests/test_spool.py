@@ -121,6 +121,7 @@ def small_disk(tmp_path):
         yield folder
 
 
+@pytest.mark.lab
 def test_a_write_that_fails_on_a_full_disk_leaves_no_torn_line(small_disk):
     spool = Spool(os.path.join(small_disk, "spool"), max_bytes=10**6)
     filler = fill(small_disk, leave=6000)

@@ -4,7 +4,8 @@ from dataclasses import replace
 
 from presence.config.load import parse_config
 from presence.observations import DeviceSighting, EntityReading, NetworkHealth, SourceReport
-from presence.state.machine import State, evaluate, ingest, lan_outages_now, reprobe_targets
+from presence.state.machine import evaluate, ingest, lan_outages_now, reprobe_targets
+from presence.state.model import State
 from tests.conftest import make_config
 
 T0 = 1_800_000_000.0
@@ -12,8 +13,9 @@ NICK_PHONE, SUSAN_PHONE, SUSAN_LAPTOP = "02:00:00:00:01:01", "02:00:00:00:02:01"
 STRANGER, ROUTER = "da:a1:19:00:00:01", "02:00:00:00:ff:ff"
 
 
-def wifi(at, *macs, ok=True):
-    sightings = tuple(DeviceSighting(mac=mac, ip=f"198.51.100.{i + 10}", at=at) for i, mac in enumerate(macs))
+def wifi(at, *macs, ok=True, personal=()):
+    sightings = tuple(DeviceSighting(mac=mac, ip=f"198.51.100.{i + 10}", at=at, personal=mac in personal)
+                      for i, mac in enumerate(macs))
     return SourceReport(source="wifi", at=at, ok=ok, sightings=sightings, error=None if ok else "boom")
 
 
@@ -211,7 +213,9 @@ def test_opt_in_guest_count_and_seconds_since_seen():
     raw = make_config(metrics={"guest_devices": True, "seconds_since_seen": True})
     config = parse_config(raw)
     apple, printer = "3c:22:fb:00:00:01", "00:1b:a9:00:00:01"
-    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER, apple, printer))
+    # As the sources judge them (tests/test_vendors.py): every MAC but the printer's looks personal.
+    state, _ = feed(State(), config, wifi(T0, SUSAN_PHONE, STRANGER, apple, printer,
+                                          personal={SUSAN_PHONE, STRANGER, apple}))
     _, snap, _, _ = evaluate(state, config, T0 + 42)
     assert snap.guest_devices == 2  # the randomized MAC and the Apple one; not the printer, not susan
     assert status(snap, "susan").seconds_since_seen == 42

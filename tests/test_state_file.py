@@ -7,7 +7,8 @@ import pytest
 
 from presence.config import defaults
 from presence.observations import EntityReading
-from presence.state.machine import DeviceRecord, PersonRecord, State, evaluate, ingest
+from presence.state.machine import evaluate, ingest
+from presence.state.model import DeviceRecord, PersonRecord, State
 from presence.state.file import load_state, peek_state, save_state
 from tests.test_state import NICK_PHONE, T0, ha, ha_config, wifi
 
@@ -82,9 +83,9 @@ def test_missing_file_starts_fresh(tmp_path):
 TODAYS_FILE = {  # as save_state writes it (version 1), MAC keys as an older hand edit might spell them
     "version": 1, "saved_at": T0,
     "devices": {"02:00:00:00:01:01": {"ip": "198.51.100.11", "first_seen": T0 - 50, "last_seen": T0, "how": "arp",
-                                      "hostname": None},
+                                      "hostname": None, "personal": True},
                 "02-00-00-00-77-77": {"ip": None, "first_seen": T0 - 9, "last_seen": T0 - 3, "how": "mdns",
-                                      "hostname": "printer"}},
+                                      "hostname": "printer", "personal": False}},
     "people": {"nick": {"is_home": True, "since": T0 - 50, "last_seen": T0, "last_source": "wifi 02:00:00:00:01:01"},
                "susan": {"is_home": False, "since": None, "last_seen": None, "last_source": None}},
     "gaps": {"02:00:00:00:01:01": [12.5, 30]},
@@ -132,6 +133,8 @@ BAD_FILES = {
     "a huge hostname": _with(_set(["devices", NICK, "hostname"], MARKER * 1000)),
     "a hostname with escapes": _with(_set(["devices", NICK, "hostname"], "\x1b[2J" + MARKER)),
     "a number for how": _with(_set(["devices", NICK, "how"], 3)),
+    "a string for personal": _with(_set(["devices", NICK, "personal"], MARKER)),
+    "a null for personal": _with(_set(["devices", NICK, "personal"], None)),
     "a string for is_home": _with(_set(["people", "nick", "is_home"], "yes")),
     "a person key that is no key": _with(_set(["people", "Nick " + MARKER], {"is_home": False})),
     "a number for a last_source": _with(_set(["people", "nick", "last_source"], 7)),
@@ -152,7 +155,7 @@ def test_wrong_values_are_set_aside_with_one_line_and_no_content(tmp_path, caplo
     path = tmp_path / "state.json"
     text = BAD_FILES[case]
     path.write_text(text)
-    caplog.set_level(logging.INFO, logger="presence.state.machine.file")
+    caplog.set_level(logging.INFO, logger="presence.state.file")
     assert peek_state(str(path)) == State() and path.exists()
     assert load_state(str(path), T0) == State()
     assert not path.exists() and (tmp_path / f"state.json.corrupt-{int(T0)}").exists()
@@ -185,9 +188,10 @@ def test_a_file_written_by_todays_code_loads(tmp_path):
     path.write_text(json.dumps(TODAYS_FILE))
     state = load_state(str(path), T0)
     assert state.devices == {
-        NICK: DeviceRecord(ip="198.51.100.11", first_seen=T0 - 50, last_seen=T0, how="arp", hostname=None),
+        NICK: DeviceRecord(ip="198.51.100.11", first_seen=T0 - 50, last_seen=T0, how="arp", hostname=None,
+                           personal=True),
         "02:00:00:00:77:77": DeviceRecord(ip=None, first_seen=T0 - 9, last_seen=T0 - 3, how="mdns",
-                                          hostname="printer")}
+                                          hostname="printer", personal=False)}
     assert state.people == {"nick": PersonRecord(True, T0 - 50, T0, "wifi 02:00:00:00:01:01"),
                             "susan": PersonRecord(False, None, None, None)}
     assert state.gaps == {NICK: (12.5, 30.0)}
@@ -196,6 +200,22 @@ def test_a_file_written_by_todays_code_loads(tmp_path):
     assert path.exists()
     path.write_text('{"version": 1, "devices": {}, "people": {}}')  # gaps and homeassistant are optional
     assert load_state(str(path), T0) == State() and path.exists()
+
+
+def test_a_file_written_before_devices_had_personal_loads_them_as_not_personal(tmp_path):
+    path = tmp_path / "state.json"
+    path.write_text(_with(lambda data: [device.pop("personal") for device in data["devices"].values()]))
+    state = load_state(str(path), T0)
+    assert {mac: device.personal for mac, device in state.devices.items()} == {NICK: False, "02:00:00:00:77:77": False}
+    assert state.devices[NICK].last_seen == T0 and path.exists()
+
+
+def test_personal_survives_a_restart(tmp_path, config):
+    path = str(tmp_path / "state.json")
+    state, _ = ingest(State(), wifi(T0, NICK_PHONE, "02:00:00:00:77:77", personal={NICK_PHONE}), config)
+    save_state(path, state, T0)
+    assert load_state(path, T0).devices == state.devices
+    assert state.devices[NICK_PHONE].personal and not state.devices["02:00:00:00:77:77"].personal
 
 
 def test_an_outage_survives_a_restart_and_the_downtime_counts_as_part_of_it(tmp_path, config):

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from presence.state.machine import State
+from presence.state.model import State
 from presence.state.file import save_state
 from presence.commands.stats import gap_rows, percentile, run_stats
 from tests.conftest import ROOT, make_config, write_config

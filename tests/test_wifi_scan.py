@@ -111,6 +111,15 @@ def test_reprobes_are_bounded_a_known_address_costs_six_frames_an_unknown_one_a_
     assert sent == [HOSTS + 6 + (HOSTS if sweep in (0, 2, 6) else 0) for sweep in range(8)]
 
 
+def test_each_sighting_says_whether_the_device_looks_personal(lan):
+    lan.add_device("phone", "da:a1:19:00:00:31", "198.51.100.31")  # a randomized MAC
+    lan.add_device("printer", "00:1b:a9:00:00:32", "198.51.100.32")  # Brother's
+    source = lab_source()
+    report = call_in_netns(lan.scanner_ns, source.poll, T0)
+    source.close()
+    assert {s.mac: s.personal for s in report.sightings} == {"da:a1:19:00:00:31": True, "00:1b:a9:00:00:32": False}
+
+
 def test_a_device_found_by_the_search_is_reprobed_at_its_address_from_then_on(nft_lan):
     lan = nft_lan
     phone = lan.add_device("phone", "da:a1:19:00:00:0b", "198.51.100.78")

@@ -1,3 +1,4 @@
-"""Where the metrics go: Graphite's plaintext protocol over TCP, confirmed before anything is let go
-(`graphite`), with what carbon has not yet confirmed kept on disk (`spool`); or stdout for a dry run.
+"""Where the metrics go: Graphite's plaintext protocol over TCP from a thread of its own (`graphite`),
+each connection confirmed by carbon before anything is let go (`connection`), what it has not confirmed
+yet kept in order (`backlog`) in memory or on disk (`spool`); or stdout for a dry run (`stdout`).
 """

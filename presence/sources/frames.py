@@ -8,7 +8,8 @@ BROADCAST = "ff:ff:ff:ff:ff:ff"
 ETH_P_ARP = 0x0806
 ETH_P_ALL = 0x0003
 MDNS_PORT = 5353
-_DHCP_PORTS = (67, 68)
+DHCP_SERVER_PORT = 67
+DHCP_CLIENT_PORT = 68
 _DHCP_MAGIC = b"\x63\x82\x53\x63"
 
 # Classic BPF for `arp or (ip and udp and (port 67 or port 68 or port 5353))` on Ethernet,
@@ -100,7 +101,7 @@ def parse_heard(frame):
     src_port, dst_port = struct.unpack("!HH", frame[udp:udp + 4])
     src_ip = str(ipaddress.IPv4Address(frame[26:30]))
     payload = frame[udp + 8:]
-    if src_port == 68 and dst_port == 67:
+    if src_port == DHCP_CLIENT_PORT and dst_port == DHCP_SERVER_PORT:
         return _dhcp(mac, src_ip, payload)
     if src_port == MDNS_PORT:
         return Heard(mac=mac, ip=src_ip, how="mdns", hostname=_mdns_hostname(payload, frame[26:30]))

@@ -11,23 +11,13 @@ from presence.config import defaults
 from presence.sources.frames import ETH_P_ALL, PASSIVE_FILTER, parse_heard
 from presence.sources.network_interfaces import ScanError, in_networks, interface_addresses, interface_groups
 from presence.observations import DeviceSighting, SourceReport
+from presence.sources.vendors import looks_personal
 from presence.sources.wifi import drain, open_packet_socket
 
 log = logging.getLogger(__name__)
 
 SO_ATTACH_FILTER = 26
 PACKET_OUTGOING = 4
-# Devices whose last report is remembered (for the per-device rate limit); the least recent go first.
-PASSIVE_MAX_TRACKED = 4096
-# Devices that are not people's are reported together, at most once per PASSIVE_BATCH_INTERVAL seconds,
-# at most PASSIVE_BATCH_MAX distinct devices a batch: a flood of made-up MACs costs one small report.
-PASSIVE_BATCH_INTERVAL = 0.5
-PASSIVE_BATCH_MAX = 64
-# How often the listener looks again at which interfaces reach the LANs, or retries one that failed.
-PASSIVE_RECHECK = 30.0
-# Frames read from one socket at a time, and the pause after a read: at most 6,400 frames a second.
-_READ_BURST = 64
-_BURST_PAUSE = 0.01
 
 
 def attach_filter(sock, program):
@@ -48,8 +38,8 @@ class WifiListener:
     name = "wifi-listen"
 
     def __init__(self, network_config, known_ips=None, urgent=frozenset(), min_interval=defaults.PASSIVE_MIN_INTERVAL,
-                 batch_interval=PASSIVE_BATCH_INTERVAL, batch_max=PASSIVE_BATCH_MAX, max_tracked=PASSIVE_MAX_TRACKED,
-                 recheck=PASSIVE_RECHECK):
+                 batch_interval=defaults.PASSIVE_BATCH_INTERVAL, batch_max=defaults.PASSIVE_BATCH_MAX,
+                 max_tracked=defaults.PASSIVE_MAX_TRACKED, recheck=defaults.PASSIVE_RECHECK):
         self.network_config = network_config
         self.known_ips = known_ips if known_ips is not None else {}
         self.urgent = frozenset(urgent)
@@ -83,6 +73,9 @@ class WifiListener:
                 for sock in sockets:
                     sock.close()
 
+    def close(self):
+        """Nothing to let go: `run` closes its sockets when it ends."""
+
     def _listen(self, sockets, groups, emit, stop, now):
         """Hear frames until `stop` is set, or until the interfaces to listen on have changed."""
         recheck = now() + self.recheck
@@ -107,7 +100,7 @@ class WifiListener:
             if ready:
                 # On a busy LAN, let frames gather: fewer system calls per frame, and a bounded
                 # share of a core however fast they come (the kernel drops what overflows).
-                stop.wait(_BURST_PAUSE)
+                stop.wait(defaults.PASSIVE_BURST_PAUSE)
 
     def _open(self, groups, emit, now):
         """{socket: (own mac, networks)} for each interface that can be listened on; None without CAP_NET_RAW."""
@@ -145,7 +138,8 @@ class WifiListener:
             return None
         self._remember(heard.mac, at, heard.hostname or (previous[1] if previous else None))
         ip = heard.ip if heard.ip and in_networks(heard.ip, networks or self.network_config.cidrs) else None
-        sighting = DeviceSighting(mac=heard.mac, ip=ip, at=at, how=heard.how, hostname=heard.hostname)
+        sighting = DeviceSighting(mac=heard.mac, ip=ip, at=at, how=heard.how, hostname=heard.hostname,
+                                  personal=looks_personal(heard.mac))
         if not urgent:
             self._batch[heard.mac] = sighting
             return None
@@ -182,8 +176,8 @@ class WifiListener:
 
 
 def _burst(sock):
-    """Yield (frame, address) of up to _READ_BURST frames waiting on `sock`, without blocking."""
-    for _ in range(_READ_BURST):
+    """Yield (frame, address) of up to PASSIVE_READ_BURST frames waiting on `sock`, without blocking."""
+    for _ in range(defaults.PASSIVE_READ_BURST):
         try:
             yield sock.recvfrom(2048, socket.MSG_DONTWAIT)
         except BlockingIOError:

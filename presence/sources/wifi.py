@@ -12,6 +12,7 @@ from presence.sources.frames import (ETH_P_ARP, arp_request, parse_arp_reply, ud
 from presence.sources.network_interfaces import (ScanError, default_gateways, in_networks, interface_addresses,
                                                  interface_groups, link_problem)
 from presence.sources.neighbours import read_neighbours
+from presence.sources.vendors import looks_personal
 from presence.observations import DeviceSighting, NetworkHealth, SourceReport
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,6 @@ NO_RAW_SOCKET_HELP = (
     "sending ARP requests needs the CAP_NET_RAW capability, which this process lacks; grant it "
     "(systemd: AmbientCapabilities=CAP_NET_RAW; by hand: run as root, or `setcap cap_net_raw+ep` "
     "on the Python interpreter)")
-
-# A device to re-probe whose address is unknown is searched for with one unicast request per address
-# of every swept network: at once, then after 2, 4, 8... sweeps, and at least once every SEARCH_MAX_GAP
-# seconds; at most SEARCHES_PER_SWEEP devices in one sweep (the others wait for a later one).
-SEARCH_FIRST_GAP = 2
-SEARCH_MAX_GAP = 3600.0
-SEARCHES_PER_SWEEP = 1
 
 
 def open_packet_socket(iface, protocol):
@@ -122,7 +116,8 @@ class ArpSweeper:
 class SearchBackoff:
     """Choose which devices of unknown address get a whole-range search this sweep: rarely, less and less."""
 
-    def __init__(self, first_gap=SEARCH_FIRST_GAP, max_gap=SEARCH_MAX_GAP, per_sweep=SEARCHES_PER_SWEEP):
+    def __init__(self, first_gap=defaults.SEARCH_FIRST_GAP, max_gap=defaults.SEARCH_MAX_GAP,
+                 per_sweep=defaults.SEARCHES_PER_SWEEP):
         self.first_gap, self.max_gap, self.per_sweep = first_gap, max_gap, per_sweep
         self.sweeps = 0
         # mac -> (sweep number it is next due, gap in sweeps after that, time of its last search)
@@ -191,7 +186,8 @@ class WifiSource:
         except (ScanError, OSError) as error:
             self.close()
             return SourceReport(source=self.name, at=now, ok=False, error=f"scan failed: {error}")
-        sightings = tuple(DeviceSighting(mac=mac, ip=ip, at=now, how=how) for mac, ip in sorted(found.items()))
+        sightings = tuple(DeviceSighting(mac=mac, ip=ip, at=now, how=how, personal=looks_personal(mac))
+                          for mac, ip in sorted(found.items()))
         return SourceReport(source=self.name, at=now, ok=True, sightings=sightings, networks=networks)
 
     def scan(self, now=None):

@@ -11,7 +11,7 @@ from presence.config import defaults
 from presence.config.model import shown_text
 from presence.macs import normalise_mac
 from presence.observations import EntityReading
-from presence.state.machine import DeviceRecord, PersonRecord, State
+from presence.state.model import DeviceRecord, PersonRecord, State
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +176,14 @@ def _device(record, where):
     return DeviceRecord(ip=ip, first_seen=_time(_field(record, "first_seen", where), f"{where}.first_seen"),
                         last_seen=_time(_field(record, "last_seen", where), f"{where}.last_seen"),
                         how=_text(record.get("how", "arp"), f"{where}.how", pattern=_HOW),
-                        hostname=_text(record.get("hostname"), f"{where}.hostname", optional=True, printable=True))
+                        hostname=_text(record.get("hostname"), f"{where}.hostname", optional=True, printable=True),
+                        # Absent from files written before the sources judged it: false until seen again.
+                        personal=_flag(record.get("personal", False), f"{where}.personal"))
 
 
 def _person(record, where):
     record = _mapping(record, where)
-    is_home = _field(record, "is_home", where)
-    if not isinstance(is_home, bool):
-        raise StateFileError(f"{where}.is_home: not true or false")
+    is_home = _flag(_field(record, "is_home", where), f"{where}.is_home")
     return PersonRecord(is_home=is_home, since=_time(record.get("since"), f"{where}.since", optional=True),
                         last_seen=_time(record.get("last_seen"), f"{where}.last_seen", optional=True),
                         last_source=_text(record.get("last_source"), f"{where}.last_source", optional=True,
@@ -230,6 +230,12 @@ def _mapping(value, where, optional=False):
         return {}
     if not isinstance(value, dict):
         raise StateFileError(f"{where}: not a mapping")
+    return value
+
+
+def _flag(value, where):
+    if not isinstance(value, bool):
+        raise StateFileError(f"{where}: not true or false")
     return value
 
 

@@ -1,99 +1,15 @@
 """The pure state machine: reports in, presence out. No clock, no I/O: `now` is an argument."""
 
 import ipaddress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 
 from presence.config import defaults
-from presence.sources.vendors import looks_personal
+from presence.state.model import DeviceRecord, Event, PersonRecord, PersonStatus, Snapshot, Transition
 
 
 # The source whose reports are whole sweeps of the LAN (the passive listener's are single frames).
 WIFI_SWEEP = "wifi"
-
-
-@dataclass(frozen=True)
-class DeviceRecord:
-    ip: str
-    first_seen: float
-    last_seen: float
-    how: str = "arp"
-    hostname: str = None
-
-
-@dataclass(frozen=True)
-class PersonRecord:
-    is_home: bool = False
-    since: float = None
-    last_seen: float = None
-    last_source: str = None
-
-
-@dataclass(frozen=True)
-class State:
-    devices: dict = field(default_factory=dict)
-    people: dict = field(default_factory=dict)
-    entities: dict = field(default_factory=dict)
-    ha_answered_at: float = None
-    # Per mapped MAC, the latest silences (seconds between fresh sightings while its person was home).
-    gaps: dict = field(default_factory=dict)
-    # Per swept network (CIDR text), its latest outages as (start, end or None while it lasts):
-    # the grace clock of a device on that network stands still while its LAN cannot be reached.
-    outages: dict = field(default_factory=dict)
-    # Runtime only (not saved): used to log each source's failure once per change.
-    source_ok: dict = field(default_factory=dict)
-    ha_fresh: bool = None
-    # Runtime only: unknown devices heard passively but not yet seen by a sweep. A flood of frames
-    # from made-up MACs lands here, bounded, and never counts as devices.
-    heard: dict = field(default_factory=dict)
-    unknown_bound_hit: bool = False
-    # Runtime only: when the state file read at start was written, the last moment anything was known.
-    saved_at: float = None
-
-
-@dataclass(frozen=True)
-class Event:
-    level: str
-    message: str
-
-
-@dataclass(frozen=True)
-class Transition:
-    key: str
-    is_home: bool
-    at: float
-    reason: str
-
-    @property
-    def message(self):
-        change = "away -> home" if self.is_home else "home -> away"
-        return f"{self.key}: {change} ({self.reason})"
-
-
-@dataclass(frozen=True)
-class PersonStatus:
-    key: str
-    is_home: bool
-    from_wifi: bool
-    from_homeassistant: bool
-    devices_present: int
-    seconds_since_seen: float = None
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    at: float
-    people: tuple
-    devices_present_count: int
-    guest_devices: int = None
-
-    @property
-    def count_home(self):
-        return sum(1 for person in self.people if person.is_home)
-
-    @property
-    def anyone_home(self):
-        return self.count_home > 0
 
 
 def ingest(state, report, config):
@@ -130,7 +46,7 @@ def evaluate(state, config, now):
                if mac not in config.ignore_macs and _present(state, config, device, config.grace_for(mac), now)]
     guests = None
     if config.metrics.guest_devices:
-        guests = sum(1 for mac in present if mac not in config.mac_owner and looks_personal(mac))
+        guests = sum(1 for mac in present if mac not in config.mac_owner and state.devices[mac].personal)
     snapshot = Snapshot(at=now, people=tuple(statuses), devices_present_count=len(present), guest_devices=guests)
     devices = {mac: device for mac, device in state.devices.items()
                if mac in config.mac_owner or now - device.last_seen < defaults.FORGET_UNKNOWN_AFTER}
@@ -279,7 +195,7 @@ def _record_sightings(state, sightings, config, swept):
 def _updated(old, sighting):
     return DeviceRecord(ip=sighting.ip or (old.ip if old else None), first_seen=old.first_seen if old else sighting.at,
                         last_seen=sighting.at, how=sighting.how,
-                        hostname=sighting.hostname or (old.hostname if old else None))
+                        hostname=sighting.hostname or (old.hostname if old else None), personal=sighting.personal)
 
 
 def _record_gaps(state, sightings, config):
