@@ -7,17 +7,20 @@ import signal
 import sys
 import threading
 
-from graphite_helper import GraphiteSender, StdoutSink
 from presence.config import defaults
 from presence.commands.check import run_check
+from presence import exits
 from presence.config.model import ConfigError
+from presence.config.secrets import read_token
 from presence.config.load import default_config_path, load_config
 from presence.commands.discover import run_discover, run_discover_homeassistant, run_watch
-from presence.sources.homeassistant import HomeAssistantSource, read_token
+from presence.sources.homeassistant import HomeAssistantSource
 from presence.logs import setup_logging
-from presence.daemon.loop import Daemon, Setup, SystemClock, poll_safely
-from presence.metrics import tick_time
+from presence.daemon.clock import SystemClock
+from presence.daemon.loop import Daemon, Setup
+from presence.sink.graphite import GraphiteSender
 from presence.sink.spool import Spool
+from presence.sink.stdout import StdoutSink
 from presence.state.folder import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
 from presence.state.machine import reprobe_targets
 from presence.state.file import load_state, peek_state
@@ -27,18 +30,26 @@ from presence.daemon.notify import Notifier
 from presence.sources.listener import WifiListener
 from presence.sources.wifi import WifiSource
 
-log = logging.getLogger("presence")
+log = logging.getLogger(__name__)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error's exit status from the program's table rather than argparse's 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(exits.EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="presence_to_graphite.py",
         description="Tell who of a household is home (WiFi ARP sweep + Home Assistant) and send it to Graphite.")
     parser.add_argument("--config", help=f"YAML config (default: ${defaults.CONFIG_ENV_VAR} or "
                                          f"{defaults.DEFAULT_CONFIG_PATH})")
     parser.add_argument("--state", help="state file (default: state_file from the config)")
-    parser.add_argument("--log-level", default="INFO", type=str.upper,
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="default: INFO")
+    parser.add_argument("--log-level", default=defaults.DEFAULT_LOG_LEVEL, type=str.upper,
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"], help=f"default: {defaults.DEFAULT_LOG_LEVEL}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, text in (("run", "run the daemon loop (default)"),
                        ("once", "one full cycle: scan, poll, update state, send one set of metrics")):
@@ -62,10 +73,11 @@ def build_parser():
         description="Read presence and the household's electricity from Graphite's render API and report "
                     "energy while empty vs occupied, the idle load, each person's extra power and the "
                     "hour-of-day profile.")
-    report.add_argument("--from", dest="from_", default="-7d", metavar="WHEN",
+    report.add_argument("--from", dest="from_", default=defaults.DEFAULT_REPORT_FROM, metavar="WHEN",
                         help="start: -7d, -12h, -30min, -2w, -1y, a date (2026-03-29) or date-time, "
-                             "on the household's clock (default: -7d)")
-    report.add_argument("--until", default="now", metavar="WHEN", help="end, same forms (default: now)")
+                             f"on the household's clock (default: {defaults.DEFAULT_REPORT_FROM})")
+    report.add_argument("--until", default=defaults.DEFAULT_REPORT_UNTIL, metavar="WHEN",
+                        help=f"end, same forms (default: {defaults.DEFAULT_REPORT_UNTIL})")
     report.add_argument("--render-url", help="graphite-web's address (default: report.render_url, "
                                              "else graphite.render_url)")
     electricity = report.add_mutually_exclusive_group()
@@ -96,7 +108,7 @@ def main(argv=None):
             token = read_token(config.homeassistant, config.path)
     except ConfigError as error:
         print(error, file=sys.stderr)
-        return defaults.EX_CONFIG
+        return exits.EX_CONFIG
     if command == "check":
         return run_check(config, sys.stdout)
     if command == "report":
@@ -115,7 +127,7 @@ def main(argv=None):
         lock = StateLock(state_path).acquire()
     except StateDirError as error:
         print(f"presence: {error}", file=sys.stderr)
-        return defaults.EX_TEMPFAIL if isinstance(error, StateLocked) else defaults.EX_CONFIG
+        return exits.EX_TEMPFAIL if isinstance(error, StateLocked) else exits.EX_CONFIG
     try:
         remove_stale_temp_files(state_path)
         return run_daemon(command, config, config_path, token, state_path, args.dry_run, reload_requested)
@@ -132,7 +144,8 @@ def run_daemon(command, config, config_path, token, state_path, dry_run, reload_
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)
     if command == "once":
-        return run_once(daemon, [source for source, _ in sources], clock)
+        daemon.once([source for source, _ in sources])  # a failed source is logged; `once` still succeeds
+        return exits.EX_OK
 
     def reload():
         new = load_config(config_path)
@@ -152,7 +165,7 @@ def discover(config, state, args):
         return discover_homeassistant(config, args.json)
     if args.yaml and args.watch:
         log.error("discover: --yaml prints a snapshot; use it without --watch")
-        return 2
+        return exits.EX_USAGE
     try:
         if args.watch:
             stop = threading.Event()
@@ -161,7 +174,7 @@ def discover(config, state, args):
         return run_discover(config, state, sys.stdout, as_json=args.json, as_yaml=args.yaml)
     except (ScanError, OSError) as error:
         log.error("discover: %s", error)
-        return 1
+        return exits.EX_FAILURE
 
 
 def discover_homeassistant(config, as_json):
@@ -176,9 +189,7 @@ def make_sink(config, dry_run, state_path):
         return StdoutSink()
     folder = os.path.join(os.path.dirname(os.path.abspath(state_path)), defaults.SPOOL_FOLDER)
     spool = Spool(folder, max_bytes=int(graphite.spool_max_mb * 1_000_000))
-    return GraphiteSender(graphite.host, graphite.port, spool=spool, max_pending=defaults.GRAPHITE_MAX_PENDING,
-                          connect_timeout=defaults.GRAPHITE_CONNECT_TIMEOUT, send_timeout=defaults.GRAPHITE_SEND_TIMEOUT,
-                          max_backoff=defaults.GRAPHITE_MAX_BACKOFF)
+    return GraphiteSender(graphite.host, graphite.port, spool=spool)
 
 
 def make_listeners(config, known_ips):
@@ -199,23 +210,11 @@ def make_sources(config, token, known_ips, daemon):
     return sources
 
 
-def run_once(daemon, sources, clock):
-    """Poll every source once, then tick once; exit 0 even when a source failed (it is logged)."""
-    for source in sources:
-        daemon.ingest(poll_safely(source, clock.now()))
-        close = getattr(source, "close", None)
-        if close:
-            close()
-    daemon.tick(tick_time(clock.now(), daemon.config.graphite.send_interval))
-    daemon.sink.close()
-    return 0
-
-
 def run_forever(daemon, sources, listeners, reload):
     stop = threading.Event()
     _stop_on_signals(stop, "saving state and stopping")
     daemon.run(sources, stop, listeners, reload)
-    return 0
+    return exits.EX_OK
 
 
 def _reload_on(reload_requested, config_path):

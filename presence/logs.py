@@ -4,6 +4,8 @@ import logging
 import os
 import sys
 
+from presence.config import defaults
+
 # syslog priorities, which journald reads from a `<N>` line prefix.
 _PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 
@@ -13,7 +15,7 @@ class _JournalFormatter(logging.Formatter):
         return f"<{_PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
 
 
-def setup_logging(level="INFO", environ=os.environ):
+def setup_logging(level=defaults.DEFAULT_LOG_LEVEL, environ=os.environ):
     """Log to stderr: with priorities and no timestamps under journald, with timestamps elsewhere."""
     handler = logging.StreamHandler(sys.stderr)
     if environ.get("JOURNAL_STREAM"):

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-_CHUNK = 64 * 1024
+from presence.config import defaults
+
 _USER_AGENT = "presence-monitoring"
 
 
@@ -109,7 +110,7 @@ def _failure(error, deadline):
     if isinstance(error, ValueError):
         # Its text may quote a header, and a header may hold a token.
         return WebError(f"{type(error).__name__}: the request could not be made")
-    text = str(error)[:200]
+    text = str(error)[:defaults.QUOTED_ANSWER_LENGTH]
     return WebError(f"{type(error).__name__}: {text}" if text else type(error).__name__)
 
 
@@ -159,7 +160,7 @@ def _read(answer, max_bytes):
     if length.isdigit() and int(length) > max_bytes:
         raise TooLarge(f"the answer is {int(length):,} bytes, more than the {max_bytes:,} accepted")
     chunks, size = [], 0
-    while chunk := answer.read(_CHUNK):
+    while chunk := answer.read(defaults.HTTP_READ_CHUNK):
         size += len(chunk)
         if size > max_bytes:
             raise TooLarge(f"the answer is more than the {max_bytes:,} bytes accepted")

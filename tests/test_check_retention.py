@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from graphite_helper import GraphiteSender, build_message
-from presence.commands import check
-from presence.commands.check import check_retention, run_check
+from graphite_helper import build_message
+from presence.commands.check import CheckResult, Outcome, check_retention, run_check
+from presence.config import defaults
 from presence.config.load import parse_config
+from presence.sink.graphite import GraphiteSender
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
 from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
@@ -44,41 +45,43 @@ def graphite(request, tmp_path):
     carbon.stop()
 
 
+@pytest.mark.lab
 def test_check_tells_the_storage_step(graphite):
     kind, url = graphite
     config = parse_config(make_config(graphite={"render_url": url, "send_interval": 5}))
-    verdict, message = check_retention(config)
+    result = check_retention(config)
     if kind == "fine":
-        assert verdict is True and "stored at 1 s steps" in message
+        assert result.outcome is Outcome.OK and "stored at 1 s steps" in result.text
     else:
-        assert verdict == "warn"
-        assert message.startswith("Graphite stores home.presence.* at 60 s steps but the daemon sends every 5 s: "
-                                  "11 of every 12 points are lost")
+        assert result.outcome is Outcome.WARN
+        assert result.text.startswith("Graphite stores home.presence.* at 60 s steps but the daemon sends every 5 s: "
+                                      "11 of every 12 points are lost")
 
 
 def test_check_without_render_url_or_data(tmp_path):
-    verdict, _ = check_retention(parse_config(make_config()))
-    assert verdict is None
-    verdict, message = check_retention(parse_config(make_config(graphite={"render_url": "http://127.0.0.1:9"})))
-    assert verdict is False and message.startswith("cannot read http://127.0.0.1:9/render")
+    assert check_retention(parse_config(make_config())).outcome is Outcome.SKIP
+    result = check_retention(parse_config(make_config(graphite={"render_url": "http://127.0.0.1:9"})))
+    assert result.outcome is Outcome.FAIL and result.text.startswith("cannot read http://127.0.0.1:9/render")
 
 
 # Render APIs and Home Assistants that answer badly; the retention probe's 5 s is cut to 1 s here.
 @pytest.fixture
 def quick_probe(monkeypatch):
-    monkeypatch.setattr(check, "RETENTION_TIMEOUT", 1.0)
+    monkeypatch.setattr(defaults, "RETENTION_TIMEOUT", 1.0)
 
 
 def render_config(url):
     return parse_config(make_config(graphite={"render_url": url, "send_interval": 5}))
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
                          ids=["trickling headers", "trickling body", "silent"])
 def test_a_render_api_that_trickles_or_says_nothing_fails_at_the_timeout(behaviour, quick_probe):
     with HostileServer(behaviour) as server:
-        (verdict, message), _ = bounded(1.0 + 3, check_retention, render_config(server.url))
-    assert verdict is False and message == f"cannot read {server.url}/render: Timeout: no complete answer within 1 s"
+        result, _ = bounded(1.0 + 3, check_retention, render_config(server.url))
+    assert result == CheckResult(Outcome.FAIL,
+                                 f"cannot read {server.url}/render: Timeout: no complete answer within 1 s")
 
 
 @pytest.mark.parametrize("status, body, what", [
@@ -93,17 +96,19 @@ def test_a_render_api_that_trickles_or_says_nothing_fails_at_the_timeout(behavio
 ])
 def test_a_render_answer_of_the_wrong_shape_is_a_clear_failure(status, body, what):
     with HostileServer(answers(lambda _path: (status, body))) as server:
-        verdict, message = check_retention(render_config(server.url), now=T0 + 300)
-    assert verdict is False and message.startswith(f"{server.url}/render") and what in message
+        result = check_retention(render_config(server.url), now=T0 + 300)
+    assert result.outcome is Outcome.FAIL and result.text.startswith(f"{server.url}/render") and what in result.text
 
 
 def test_a_password_in_the_render_url_is_not_shown():
     with HostileServer(answers(lambda _path: (500, ""))) as server:
         url = server.url.replace("http://", "http://graphite:pw-123@")
-        verdict, message = check_retention(render_config(url))
-    assert verdict is False and message == f"{server.url.replace('http://', 'http://***@')}/render answered HTTP 500"
+        result = check_retention(render_config(url))
+    shown = server.url.replace("http://", "http://***@")
+    assert result == CheckResult(Outcome.FAIL, f"{shown}/render answered HTTP 500")
 
 
+@pytest.mark.lab
 def test_check_ends_in_time_against_peers_that_stall_and_prints_their_text_escaped(quick_probe, monkeypatch):
     monkeypatch.setenv("HOME_ASSISTANT_TOKEN", "t")
     raw = make_config(homeassistant={"url": "", "timeout": 1})

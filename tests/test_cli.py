@@ -44,7 +44,7 @@ def test_missing_token_is_a_config_error(tmp_path):
 
 def test_usage_errors():
     result = run_here("frobnicate")
-    assert result.returncode == 2 and "invalid choice: 'frobnicate'" in result.stderr
+    assert result.returncode == 64 and "invalid choice: 'frobnicate'" in result.stderr
     assert run_here("--help").stdout.count("discover") >= 1
 
 

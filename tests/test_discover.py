@@ -12,7 +12,7 @@ import yaml
 
 from presence.config.load import parse_config
 from presence.commands.discover import _event, device_row, people_snippet, run_discover_homeassistant, table
-from presence.state.machine import DeviceRecord, State
+from presence.state.model import DeviceRecord, State
 from tests.conftest import ROOT, cli, make_config, write_config
 from testbed.hostile_http import HostileServer, answers, bounded, silent, trickle_body, trickle_headers
 
@@ -95,7 +95,7 @@ def test_watch_streams_devices_as_they_appear_and_vanish(lan, tmp_path):
 def test_yaml_and_watch_do_not_mix(tmp_path):
     result = subprocess.run([sys.executable, f"{ROOT}/presence_to_graphite.py", "--config", lab_config(tmp_path),
                              "discover", "--yaml", "--watch"], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 2 and "--yaml prints a snapshot" in result.stderr
+    assert result.returncode == 64 and "--yaml prints a snapshot" in result.stderr
 
 
 # Text from outside (the state file, Home Assistant) is printed escaped; no line break reaches the YAML.
@@ -138,6 +138,7 @@ def ha_discover_config(url, **extra):
 
 @pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
                          ids=["trickling headers", "trickling body", "silent"])
+@pytest.mark.lab
 def test_discover_homeassistant_ends_at_the_timeout(behaviour, caplog):
     with HostileServer(behaviour) as server:
         status, _ = bounded(LIMIT, run_discover_homeassistant, ha_discover_config(server.url, timeout=1),

@@ -5,7 +5,8 @@ import pytest
 
 from presence.config.model import ConfigError
 from presence.config.load import parse_config
-from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, Secret, read_token, says_home
+from presence.config.secrets import Secret, read_token
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, says_home
 from tests.conftest import make_config
 from testbed.fake_homeassistant import FakeHomeAssistant
 from testbed.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
@@ -112,6 +113,7 @@ LIMIT = 1.0 + 3
 
 @pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
                          ids=["trickling headers", "trickling body", "silent"])
+@pytest.mark.lab
 def test_a_home_assistant_that_trickles_or_says_nothing_fails_the_poll_at_its_timeout(behaviour):
     with HostileServer(behaviour) as server:
         source = HomeAssistantSource(ha_config(server.url, timeout=1), ["person.nick"], Secret(TOKEN))

@@ -82,6 +82,7 @@ def known_minutes(truth):
     return count, power, presence
 
 
+@pytest.mark.lab
 def test_report_recovers_the_known_household(household):
     _, config, truth, _ = household
     result = report_json(config, truth)
@@ -151,6 +152,7 @@ def expected_profile(truth):
     return sums
 
 
+@pytest.mark.lab
 def test_hour_of_day_profile_is_on_the_household_clock_across_the_dst_change(household):
     _, config, truth, _ = household
     result = report_json(config, truth)
@@ -165,6 +167,7 @@ def test_hour_of_day_profile_is_on_the_household_clock_across_the_dst_change(hou
     assert weekday[18] - weekday[20] > 250 and weekday[19] - weekday[20] > 250
 
 
+@pytest.mark.lab
 def test_energy_counter_with_a_reset_and_a_gap(household):
     _, config, truth, _ = household
     result = report_json(config, truth, "--energy-counter", home.ENERGY)
@@ -181,6 +184,7 @@ def test_energy_counter_with_a_reset_and_a_gap(household):
     assert result["idle"]["idle_w"] == pytest.approx(home.ALWAYS_ON_W, abs=10)
 
 
+@pytest.mark.lab
 def test_table_names_people_and_gives_every_number_a_unit(household):
     _, config, truth, _ = household
     done = report(config, "--from", str(truth["start"]), "--until", str(truth["end"]))
@@ -195,6 +199,7 @@ def test_table_names_people_and_gives_every_number_a_unit(household):
     assert "Idle (\"always on\") load:" in text
 
 
+@pytest.mark.lab
 def test_png_draws_the_three_panels(household, tmp_path):
     pytest.importorskip("matplotlib", reason="matplotlib (requirements-dev.txt) draws the figure")
     _, config, truth, _ = household
@@ -205,6 +210,7 @@ def test_png_draws_the_three_panels(household, tmp_path):
     assert data.startswith(b"\x89PNG") and len(data) > 30_000
 
 
+@pytest.mark.lab
 def test_png_without_matplotlib_says_what_to_install(household, tmp_path):
     _, config, truth, _ = household
     code = ("import sys; sys.modules['matplotlib'] = None; from presence.cli import main; "
@@ -215,6 +221,7 @@ def test_png_without_matplotlib_says_what_to_install(household, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.lab
 def test_a_metric_without_data_is_named(household):
     _, config, truth, _ = household
     done = report(config, "--from", str(truth["start"]), "--until", str(truth["end"]), "--power", "home.pwoer")
@@ -250,6 +257,7 @@ def storage_retentions():
     return [whisper.parseRetentionDef(part.strip()) for part in line.split("=", 1)[1].split(",")]
 
 
+@pytest.mark.lab
 def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
     """The daemon's own storage schema (5 s points for a day): Graphite sends minute means."""
     import whisper
@@ -296,6 +304,7 @@ def test_five_second_points_are_consolidated_by_graphite_to_minutes(tmp_path):
     assert any(note.startswith("nick is always home alone, or whenever anyone is") for note in result["caveats"])
 
 
+@pytest.mark.lab
 def test_json_answers_the_same_as_raw(household):
     """Servers without graphite-web's raw format get JSON with maxDataPoints: same series."""
     from presence.report.fetch import fetch_all, fetch_json, fetch_raw

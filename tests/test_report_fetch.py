@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from presence.config import defaults
 from presence.report import fetch as report_fetch
 from presence.config.load import parse_config
 from presence.report.command import run_report
@@ -74,6 +75,7 @@ def ones(count):
 
 @pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
                          ids=["trickling headers", "trickling body", "silent"])
+@pytest.mark.lab
 def test_a_render_api_that_trickles_or_says_nothing_ends_the_report_at_its_timeout(behaviour, caplog):
     with HostileServer(behaviour) as server:
         status, _ = report(server.url)
@@ -83,7 +85,7 @@ def test_a_render_api_that_trickles_or_says_nothing_ends_the_report_at_its_timeo
 
 def test_an_endless_answer_is_cut_at_the_bound(monkeypatch, caplog):
     # 64 MB is the real bound; 2 MB keeps eight parallel fetches light in a test.
-    monkeypatch.setattr(report_fetch, "MAX_RENDER_BYTES", 2_000_000)
+    monkeypatch.setattr(defaults, "MAX_RENDER_BYTES", 2_000_000)
     with HostileServer(endless_body()) as server:
         status, _ = report(server.url)
     assert status == 1 and "the answer is more than the 2,000,000 bytes accepted" in caplog.text
@@ -149,6 +151,7 @@ def test_a_password_in_the_render_url_is_sent_but_never_shown(caplog):
     assert all("Authorization: Basic Z3JhcGhpdGU6cHctMTIz" in head for head in server.heads)
 
 
+@pytest.mark.lab
 def test_the_command_ends_in_time_without_a_traceback(tmp_path):
     with HostileServer(trickle_body()) as server:
         path = write_config(tmp_path / "people.yaml", make_config(report={"power": "home.power", "timeout": 1,

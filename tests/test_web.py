@@ -19,6 +19,7 @@ LIMIT = TIMEOUT + 3
 
 @pytest.mark.parametrize("behaviour", [trickle_headers(), trickle_body(), silent()],
                          ids=["trickling headers", "trickling body", "silent"])
+@pytest.mark.lab
 def test_a_peer_that_trickles_or_says_nothing_ends_at_the_deadline(behaviour):
     with HostileServer(behaviour) as server:
         with pytest.raises(web.Timeout) as caught:
@@ -26,6 +27,7 @@ def test_a_peer_that_trickles_or_says_nothing_ends_at_the_deadline(behaviour):
     assert str(caught.value) == "Timeout: no complete answer within 1 s"
 
 
+@pytest.mark.lab
 def test_a_tls_handshake_that_never_comes_ends_at_the_deadline():
     with HostileServer(silent()) as server:
         with pytest.raises(web.Timeout):

@@ -9,20 +9,18 @@ import threading
 import time
 from datetime import datetime
 
+from presence import exits
 from presence.config import defaults
 from presence.config.model import ConfigError
-from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, read_token
+from presence.config.secrets import read_token
 from presence.macs import is_randomized
-from presence.sources.listener import WifiListener
 from presence.safe_text import safe
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource
+from presence.sources.listener import WifiListener
 from presence.sources.vendors import vendor_of
 from presence.sources.wifi import WifiSource
 
 log = logging.getLogger(__name__)
-
-WATCH_INTERVAL = 2.0
-# A listed device counts as gone after this many sweeps without a reply (re-probes included).
-WATCH_MISSES = 3
 
 
 def local_time(epoch):
@@ -58,7 +56,7 @@ def run_discover(config, state, out, as_json=False, as_yaml=False):
         out.write(people_snippet(rows, config))
     else:
         out.write(table(rows, len(found)))
-    return 0
+    return exits.EX_OK
 
 
 def table(rows, seen):
@@ -93,7 +91,7 @@ def people_snippet(rows, config):
     return "\n".join(lines) + "\n"
 
 
-def run_watch(config, state, out, stop, as_json=False, interval=WATCH_INTERVAL):
+def run_watch(config, state, out, stop, as_json=False, interval=defaults.WATCH_INTERVAL):
     """Stream devices as they appear and vanish until `stop` is set (Ctrl-C)."""
     heard = queue.Queue()
     known_ips = {}
@@ -118,12 +116,12 @@ def run_watch(config, state, out, stop, as_json=False, interval=WATCH_INTERVAL):
                     _event(out, as_json, "appeared", device_row(mac, ip, state, hostnames.get(mac)))
             for mac in [mac for mac in present if mac not in found]:
                 misses[mac] = misses.get(mac, 0) + 1
-                if misses[mac] >= WATCH_MISSES:
+                if misses[mac] >= defaults.WATCH_MISSES:
                     _event(out, as_json, "vanished", device_row(mac, present.pop(mac), state, hostnames.get(mac)))
             stop.wait(interval)
     finally:
         source.close()
-    return 0
+    return exits.EX_OK
 
 
 def _event(out, as_json, event, row):
@@ -141,19 +139,19 @@ def run_discover_homeassistant(config, out, as_json=False, environ=os.environ):
     """`discover --homeassistant`: the entities a person can be mapped to, with what they read now."""
     if config.homeassistant is None:
         log.error("discover --homeassistant: the config has no 'homeassistant' section")
-        return defaults.EX_CONFIG
+        return exits.EX_CONFIG
     try:
         token = read_token(config.homeassistant, config.path, environ)
         rows = HomeAssistantSource(config.homeassistant, (), token).states()
     except ConfigError as error:
         print(error, file=sys.stderr)
-        return defaults.EX_CONFIG
+        return exits.EX_CONFIG
     except HomeAssistantError as error:
         log.error("discover --homeassistant: %s", error)
-        return 1
+        return exits.EX_FAILURE
     mapped = {entity: person.key for person in config.people for entity in person.homeassistant_entities}
     out.write(entity_table(rows, mapped, as_json))
-    return 0
+    return exits.EX_OK
 
 
 def entity_table(rows, mapped, as_json=False):

@@ -2,6 +2,7 @@
 
 import json
 
+from presence import exits
 from presence.safe_text import safe
 
 
@@ -31,7 +32,7 @@ def run_stats(config, state, out, as_json=False):
     rows = gap_rows(config, state)
     if as_json:
         out.write(json.dumps(rows, indent=2) + "\n")
-        return 0
+        return exits.EX_OK
     out.write("Silences (s) between fresh sightings of each device while its person was home.\n")
     out.write(f"{'PERSON':<12} {'MAC':<18} {'SAMPLES':>7} {'P50':>6} {'P95':>6} {'P99':>6} {'MAX':>6} {'GRACE':>6}\n")
     for row in rows:
@@ -41,4 +42,4 @@ def run_stats(config, state, out, as_json=False):
                   f"{row['grace']:>6.0f}{flag}\n")
     out.write("A grace period comfortably above a device's p99 keeps a dozing phone home; the max shows "
               "the worst silence seen.\n")
-    return 0
+    return exits.EX_OK

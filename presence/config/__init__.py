@@ -1,5 +1,6 @@
 """The config: people_config.yaml read and checked once (`load`), into typed objects (`model`).
 
-`sections` checks each section and names the key of every problem, `people` the `people:` list,
-`defaults` holds every default and every tunable number of the program, in one place.
+`sections` checks each section and `people` the `people:` list, both with the `checker`, which names
+the key of every problem; `secrets` reads the token the config names but does not hold; `defaults`
+holds every default and every tunable number of the program, in one place.
 """

@@ -3,6 +3,7 @@
 DEFAULT_CONFIG_PATH = "presence/people_config.yaml"
 CONFIG_ENV_VAR = "PRESENCE_CONFIG"
 DEFAULT_STATE_FILE = "presence/state.json"
+DEFAULT_LOG_LEVEL = "INFO"
 
 DEFAULT_SCAN_INTERVAL = 30.0
 MIN_SCAN_INTERVAL = 0.5
@@ -40,6 +41,18 @@ HA_FIRST_RETRY = 5.0
 HA_AUTH_RETRY = 1800.0
 # A Home Assistant answer is trusted for this many poll intervals without a successful poll.
 DEFAULT_HA_STALE_POLLS = 3
+# A retry after a failed poll comes this share earlier or later at random: never in step with others.
+HA_RETRY_JITTER = 0.25
+# Bounds on what Home Assistant may send: one entity's answer, all of `/api/states` (a large home is
+# a few MB), a state as kept (Home Assistant's own limit), and a token read from a credential file.
+MAX_HA_ENTITY_BYTES = 1_000_000
+MAX_HA_STATES_BYTES = 64_000_000
+MAX_HA_STATE_LENGTH = 255
+MAX_HA_TOKEN_LENGTH = 4096
+# HTTP (Home Assistant, the render API): answers are read in chunks of this size; this many characters
+# of a peer's own text (an error page, a redirect's address, an error's) are quoted in a message.
+HTTP_READ_CHUNK = 64 * 1024
+QUOTED_ANSWER_LENGTH = 200
 
 DEFAULT_GRAPHITE_PORT = 2003
 DEFAULT_PREFIX = "home.presence"
@@ -66,6 +79,38 @@ IDLE_HOUR_COVERAGE = 0.9
 DEFAULT_REPORT_TIMEOUT = 60.0
 ENERGY_UNITS = {"Wh": 1.0, "kWh": 1000.0}
 DEFAULT_ENERGY_UNIT = "kWh"
+DEFAULT_REPORT_FROM = "-7d"
+DEFAULT_REPORT_UNTIL = "now"
+# The render API: the largest answer read (a year of minutes is about 12 MB in JSON, 4 MB raw), the
+# coarsest step accepted, the largest magnitude of a value (no meter reads 1e15, W or kWh, and larger
+# values would overflow the report's sums of squares), the requests in flight at once, and the span
+# first asked for in `format=raw` to learn a series' own step.
+MAX_RENDER_BYTES = 64_000_000
+MAX_RENDER_STEP = 366 * 86400
+MAX_RENDER_VALUE = 1e15
+MAX_RENDER_REQUESTS = 32
+RAW_PROBE_SPAN = 600
+# Characters of a value that is not a number quoted in the render API's error.
+QUOTED_VALUE_LENGTH = 40
+# An energy counter falling below this share of its previous reading restarted from zero (a smaller
+# drop is a glitch, a gap).
+COUNTER_RESET_SHARE = 0.5
+# The fit: a column with less than this share of its own sum of squares left after the columns before
+# it adds nothing new and is left out; two people home together this share of the time either is are
+# not told apart; the 95 % intervals are this many standard errors either side.
+FIT_TOLERANCE = 1e-9
+TOGETHER_SHARE = 0.9
+Z95 = 1.96
+
+# `discover --watch`: seconds between sweeps, and the sweeps without a reply (re-probes included)
+# after which a listed device counts as gone.
+WATCH_INTERVAL = 2.0
+WATCH_MISSES = 3
+# `check`: seconds to connect to carbon, seconds the render API has to answer the retention probe,
+# and the span of the newest data it asks for.
+CHECK_CONNECT_TIMEOUT = 3.0
+RETENTION_TIMEOUT = 5.0
+RETENTION_SPAN = 600
 
 # Upper bounds of the config's numbers: a typo such as 1e300 or .inf is an error, not a daemon
 # that never sweeps again. Each is far beyond any sensible setting.
@@ -75,16 +120,28 @@ MAX_HA_POLL_INTERVAL = 24 * 3600.0
 MIN_HA_TIMEOUT = 0.1
 MAX_HA_TIMEOUT = 300.0
 MAX_HA_STALE_AFTER = 7 * 24 * 3600.0
+MIN_SEND_INTERVAL = 1
 MAX_SEND_INTERVAL = 3600
+MIN_SPOOL_MAX_MB = 1
 MAX_SPOOL_MAX_MB = 100_000
 MIN_REPORT_TIMEOUT = 1.0
 MAX_REPORT_TIMEOUT = 3600.0
+# A path in the config (Linux's PATH_MAX).
+MAX_PATH_LENGTH = 4096
 # The config file: its size (a household's is a few kB), the keys YAML merges (`<<: *x`) may copy
-# in all (nested merges double at each level), the problems printed, and the length of a value shown.
+# in all (nested merges double at each level), the problems printed, the length of a value shown and
+# of a key named in a key path (a longer one is shown as its bounded repr).
 MAX_CONFIG_BYTES = 1_000_000
 MAX_YAML_MERGED_KEYS = 10_000
 MAX_PROBLEMS_SHOWN = 50
 SHOWN_LENGTH = 80
+MAX_KEY_SHOWN = 40
+# How a value is shown (reprlib's limits): nesting levels, items of a list, tuple, dict or set, and
+# characters of a string, an integer or anything else; an integer wider than this many bits is only
+# described (Python refuses to print one of more than 4300 digits).
+SHOWN_REPR_LIMITS = {"maxlevel": 2, "maxlist": 4, "maxtuple": 4, "maxdict": 4, "maxset": 4,
+                     "maxstring": 60, "maxlong": 30, "maxother": 60}
+SHOWN_INTEGER_BITS = 256
 
 STATE_VERSION = 1
 # The state file: read at most this much (a household's is a few hundred kB at most); times outside
@@ -94,10 +151,54 @@ MAX_STATE_BYTES = 50_000_000
 MAX_STATE_TIME = 4_102_444_800.0
 MAX_STATE_TEXT = 255
 MAX_STATE_SOURCE_TEXT = 1000
-EX_USAGE = 64
-# Another daemon holds the state file: try again once it stopped.
-EX_TEMPFAIL = 75
-EX_CONFIG = 78
 SHUTDOWN_DEADLINE = 2.0
 # Reports folded in before one decision, when many wait (a busy LAN): the loop stays on time.
 MAX_REPORTS_PER_DECISION = 1000
+# The loop: how long a start waits for the first sweep before its first tick (so that a restart judges
+# people on a fresh scan, not on last-seen times from before it), how often it looks at the stop flag
+# while it waits for reports, how often `systemctl status` gets a fresh line, and how soon a passive
+# listener that ended (its socket failed, its interface went away) starts again.
+FIRST_SCAN_WAIT = 3.0
+STOP_CHECK = 0.2
+STATUS_EVERY = 1.0
+LISTENER_RESTART = 5.0
+
+# The Graphite sender (presence.sink): when to confirm delivery, how long to wait for it, and shutdown.
+# Confirm once the oldest unconfirmed data is this old (s), or this much was sent on the connection.
+GRAPHITE_CONFIRM_PERIOD = 60.0
+GRAPHITE_CONFIRM_BYTES = 1_000_000
+# No end of stream from the server this long after ours (s): it is taken to have lost the data.
+GRAPHITE_CONFIRM_TIMEOUT = 10.0
+# How often the thread looks for the server's end of stream while it waits for one, or is closing (s).
+GRAPHITE_CONFIRM_POLL = 0.02
+# How often the thread wakes when nothing comes, to retry a connection or the spool (s).
+GRAPHITE_RETRY_EVERY = 0.5
+# `close()` without a timeout (`once`): time for the confirmation beyond a connect and a send (s).
+GRAPHITE_CLOSE_CONFIRM_WAIT = 2.0
+# Of `close(timeout)`, the part kept for spooling what is unconfirmed: this share, at most
+# GRAPHITE_CLOSE_SPOOL_TIME s.
+GRAPHITE_CLOSE_SPOOL_SHARE = 0.25
+GRAPHITE_CLOSE_SPOOL_TIME = 0.5
+# After a spool error, ticks stay in memory this long before the disk is tried again (s).
+GRAPHITE_SPOOL_RETRY = 5.0
+
+# The passive listener (presence.sources.listener): its bounds against a busy or hostile LAN.
+# Devices whose last report is remembered (for the per-device rate limit); the least recent go first.
+PASSIVE_MAX_TRACKED = 4096
+# Devices that are not people's are reported together, at most once per PASSIVE_BATCH_INTERVAL seconds,
+# at most PASSIVE_BATCH_MAX distinct devices a batch: a flood of made-up MACs costs one small report.
+PASSIVE_BATCH_INTERVAL = 0.5
+PASSIVE_BATCH_MAX = 64
+# How often the listener looks again at which interfaces reach the LANs, or retries one that failed (s).
+PASSIVE_RECHECK = 30.0
+# Frames read from one socket at a time, and the pause after a read: at most 6,400 frames a second.
+PASSIVE_READ_BURST = 64
+PASSIVE_BURST_PAUSE = 0.01
+
+# The WiFi source's search for a device to re-probe whose address is unknown (presence.sources.wifi).
+# One unicast request per address of every swept network: at once, then after 2, 4, 8... sweeps, and at
+# least once every SEARCH_MAX_GAP seconds; at most SEARCHES_PER_SWEEP devices in one sweep (the others
+# wait for a later one).
+SEARCH_FIRST_GAP = 2
+SEARCH_MAX_GAP = 3600.0
+SEARCHES_PER_SWEEP = 1

@@ -8,8 +8,9 @@ import yaml
 from presence.config import defaults
 from presence.config.model import (Config, ConfigError, GraphiteConfig, HomeAssistantConfig, MetricsConfig,
                                    NetworkConfig, Person, ReportConfig, WifiConfig, shown_text)
+from presence.config.checker import Checker
 from presence.config.people import people_section, person_key
-from presence.config.sections import (METRICS_KEYS, TOP_KEYS, Checker, graphite_section, homeassistant_section,
+from presence.config.sections import (METRICS_KEYS, TOP_KEYS, graphite_section, homeassistant_section,
                                       ignore_macs_section, network_section, report_section, wifi_section)
 
 # The model's names belong to this module's interface too: callers import them from here.

@@ -7,16 +7,19 @@ from presence.config import defaults
 
 
 class _Repr(reprlib.Repr):
+    def __init__(self, limits):
+        super().__init__()
+        for name, value in limits.items():
+            setattr(self, name, value)
+
     def repr_int(self, value, level):
         # Repr of a larger integer raises ValueError (Python's int-to-string limit); YAML can build one.
-        if value.bit_length() > 256:
+        if value.bit_length() > defaults.SHOWN_INTEGER_BITS:
             return f"<an integer of {value.bit_length()} bits>"
         return super().repr_int(value, level)
 
 
-_REPR = _Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict, _REPR.maxset = 2, 4, 4, 4, 4
-_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 60, 30, 60
+_REPR = _Repr(defaults.SHOWN_REPR_LIMITS)
 
 
 def shown(value):

@@ -5,7 +5,8 @@ import unicodedata
 
 from presence.config import defaults
 from presence.config.model import Person, shown
-from presence.config.sections import describe, grace_covers_a_scan
+from presence.config.checker import describe
+from presence.config.sections import grace_covers_a_scan
 
 _PERSON_KEYS = {"name", "key", "macs", "homeassistant_entities", "offline_grace"}
 _ENTITY = re.compile(r"(person|device_tracker|binary_sensor|input_boolean)\.[a-z0-9_]+")

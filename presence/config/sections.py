@@ -2,13 +2,10 @@
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from presence.config import defaults
-from presence.config.model import (GraphiteConfig, HomeAssistantConfig, NetworkConfig, ReportConfig, WifiConfig,
-                                   shown, shown_text)
-from presence.macs import is_multicast, normalise_mac
+from presence.config.checker import describe
+from presence.config.model import GraphiteConfig, HomeAssistantConfig, NetworkConfig, ReportConfig, WifiConfig, shown
 
 TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics",
             "report"}
@@ -22,103 +19,6 @@ _REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezon
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _IFACE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# A URL's user:password@, kept out of error messages.
-_USERINFO = re.compile(r"//[^/?#]*@")
-_MAX_PATH = 4096
-_MAX_KEY_SHOWN = 40
-
-
-class Checker:
-    """Collects problems instead of stopping at the first one."""
-
-    def __init__(self):
-        self.problems = []
-
-    def fail(self, path, message):
-        self.problems.append(f"{path}: {message}" if path else message)
-
-    def mapping(self, value, path, allowed):
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.fail(path, f"must be a mapping of keys, not {describe(value)}")
-            return {}
-        self.unknown_keys(value, allowed, path)
-        return value
-
-    def unknown_keys(self, value, allowed, path):
-        for key in value:
-            if key not in allowed:
-                where = f"{path}.{_key_text(key)}" if path else _key_text(key)
-                self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
-
-    def sequence(self, value, path):
-        if not isinstance(value, list):
-            self.fail(path, f"must be a list, not {describe(value)}")
-            return []
-        return value
-
-    def number(self, value, path, minimum, maximum, integer=False, unit=""):
-        kind = int if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, kind) or value != value:
-            self.fail(path, f"must be a {'whole ' if integer else ''}number, not {describe(value)}")
-            return None
-        if value < minimum:
-            self.fail(path, f"must be at least {minimum:g}{unit}, not {shown(value)}")
-            return None
-        if value > maximum:
-            self.fail(path, f"must be at most {maximum:g}{unit}{_as_duration(maximum, unit)}, not {shown(value)}")
-            return None
-        return value if integer else float(value)
-
-    def boolean(self, value, path):
-        if not isinstance(value, bool):
-            self.fail(path, f"must be true or false, not {describe(value)}")
-            return False
-        return value
-
-    def string(self, value, path, pattern=None, what="a string"):
-        if not isinstance(value, str) or not value.strip():
-            self.fail(path, f"must be {what}, not {describe(value)}")
-            return None
-        if pattern and not pattern.fullmatch(value):
-            self.fail(path, f"{shown(value)} is not {what}")
-            return None
-        return value
-
-    def file_path(self, value, path, what="the path of a file"):
-        value = self.string(value, path, what=what)
-        if value is not None and ("\0" in value or len(value) > _MAX_PATH):
-            self.fail(path, f"{shown(value)} is not {what}: it has a NUL character or more than {_MAX_PATH} characters")
-            return None
-        return value
-
-    def mac(self, value, path):
-        mac = normalise_mac(value)
-        if mac is None:
-            self.fail(path, f"{shown(value)} is not a MAC address")
-        elif is_multicast(mac):
-            self.fail(path, f"{mac} is a multicast address, not a device's")
-            mac = None
-        return mac
-
-
-def describe(value):
-    return "empty" if value is None else f"{type(value).__name__} {shown(value)}"
-
-
-def _key_text(key):
-    """A mapping key as a part of a key path: as written when short and printable, else its bounded repr."""
-    if isinstance(key, str) and key.isprintable() and len(key) <= _MAX_KEY_SHOWN:
-        return key
-    return shown(key)
-
-
-def _as_duration(maximum, unit):
-    if unit != " s" or maximum < 3600:
-        return ""
-    count, name = (maximum / 86400, "day") if maximum >= 86400 else (maximum / 3600, "hour")
-    return f" ({count:g} {name}{'' if count == 1 else 's'})"
 
 
 def network_section(check, raw):
@@ -207,7 +107,7 @@ def homeassistant_section(check, raw):
     if url is None:
         check.fail("homeassistant.url", "missing: the address of Home Assistant, e.g. http://homeassistant.local:8123")
     else:
-        url = _http_url(check, url, "homeassistant.url")
+        url = check.http_url(url, "homeassistant.url")
     token_env = check.string(section.get("token_env", defaults.DEFAULT_HA_TOKEN_ENV),
                              "homeassistant.token_env", _ENV_NAME, "an environment variable name")
     poll = check.number(section.get("poll_interval", defaults.DEFAULT_HA_POLL_INTERVAL), "homeassistant.poll_interval",
@@ -235,12 +135,12 @@ def graphite_section(check, raw):
     prefix = check.string(section.get("prefix", defaults.DEFAULT_PREFIX), "graphite.prefix", _PREFIX,
                           "a metric prefix made of [A-Za-z0-9_-] parts joined by dots")
     send = check.number(section.get("send_interval", defaults.DEFAULT_SEND_INTERVAL), "graphite.send_interval",
-                        1, defaults.MAX_SEND_INTERVAL, integer=True, unit=" s")
+                        defaults.MIN_SEND_INTERVAL, defaults.MAX_SEND_INTERVAL, integer=True, unit=" s")
     spool = check.number(section.get("spool_max_mb", defaults.DEFAULT_SPOOL_MAX_MB), "graphite.spool_max_mb",
-                         1, defaults.MAX_SPOOL_MAX_MB, unit=" MB")
+                         defaults.MIN_SPOOL_MAX_MB, defaults.MAX_SPOOL_MAX_MB, unit=" MB")
     render_url = section.get("render_url")
     if render_url is not None:
-        render_url = _http_url(check, render_url, "graphite.render_url")
+        render_url = check.http_url(render_url, "graphite.render_url")
     return GraphiteConfig(host=host, port=port or defaults.DEFAULT_GRAPHITE_PORT,
                           prefix=prefix or defaults.DEFAULT_PREFIX,
                           send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
@@ -251,7 +151,7 @@ def report_section(check, raw, graphite):
     section = check.mapping(raw, "report", _REPORT_KEYS)
     render_url = section.get("render_url")
     if render_url is not None:
-        render_url = _http_url(check, render_url, "report.render_url")
+        render_url = check.http_url(render_url, "report.render_url")
     targets = {}
     for key in ("power", "energy_counter"):
         if section.get(key) is not None:
@@ -265,48 +165,12 @@ def report_section(check, raw, graphite):
         unit = defaults.DEFAULT_ENERGY_UNIT
     timezone = section.get("timezone")
     if timezone is not None:
-        timezone = time_zone(check, timezone, "report.timezone")
+        timezone = check.time_zone(timezone, "report.timezone")
     timeout = check.number(section.get("timeout", defaults.DEFAULT_REPORT_TIMEOUT), "report.timeout",
                            defaults.MIN_REPORT_TIMEOUT, defaults.MAX_REPORT_TIMEOUT, unit=" s")
     return ReportConfig(render_url=render_url or graphite.render_url, power=targets.get("power"),
                         energy_counter=targets.get("energy_counter"), energy_unit=unit, timezone=timezone,
                         timeout=timeout or defaults.DEFAULT_REPORT_TIMEOUT)
-
-
-def time_zone(check, value, path):
-    """Return `value` when it names an IANA time zone such as Europe/Berlin, else record the problem."""
-    try:
-        ZoneInfo(value)
-        return value
-    # A folder of the zone database ("Europe") or an over-long name is an OSError.
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-        check.fail(path, f"{shown(value)} is not a time zone name such as Europe/Berlin "
-                         "(see timedatectl list-timezones)")
-        return None
-
-
-def _http_url(check, value, path):
-    what = "an http:// or https:// URL"
-    if not isinstance(value, str):
-        check.fail(path, f"must be {what}, not {describe(value)}")
-        return None
-    shown_url = shown(_USERINFO.sub("//***@", value))
-    if not value.isprintable() or any(char.isspace() for char in value):
-        check.fail(path, f"{shown_url} is not {what}: it has spaces or control characters")
-        return None
-    try:
-        parts = urlsplit(value)
-        port, host = parts.port, parts.hostname
-    except ValueError as error:  # "http://[::1", "http://host:99999", "http://host:port"
-        check.fail(path, f"{shown_url} is not {what}: {shown_text(error)}")
-        return None
-    if parts.scheme not in ("http", "https") or not host:
-        check.fail(path, f"{shown_url} is not {what}")
-        return None
-    if port == 0:
-        check.fail(path, f"{shown_url} is not {what}: port 0 cannot be connected to")
-        return None
-    return value.rstrip("/")
 
 
 def ignore_macs_section(check, raw):

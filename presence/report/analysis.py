@@ -8,13 +8,11 @@ import math
 from array import array
 from datetime import datetime, timezone
 
+from presence.config import defaults
 from presence.report.fit import solve_normal
 from presence.report.series import hourly_means
 
 WEEKEND = (5, 6)
-# Two people whose time at home overlaps this much cannot be told apart by the fit.
-TOGETHER = 0.9
-Z95 = 1.96
 
 
 def local_clock(grid, tz):
@@ -62,7 +60,8 @@ def idle_load(power, grid, percentile, coverage):
     return means[low] + (means[high] - means[low]) * (rank - low), len(means)
 
 
-def analyse(grid, power, anyone, people, tz, idle_percentile=5, idle_coverage=0.9):
+def analyse(grid, power, anyone, people, tz, idle_percentile=defaults.IDLE_PERCENTILE,
+            idle_coverage=defaults.IDLE_HOUR_COVERAGE):
     """The report's figures as a dict whose keys end in their unit (`_kwh`, `_w`, `_h`, `_pct`).
 
     `people` is `{key: values}`; a person's None while `anyone` is known counts as not home (the
@@ -213,7 +212,7 @@ def _person_effect(fit, keys):
         return None, None
     value = sum(fit["coefficients"][n] for n in names)
     var = sum(fit["inverse"][(a, b)] for a in names for b in names) * fit["variance"]
-    return value, Z95 * math.sqrt(var) if var >= 0 else None
+    return value, defaults.Z95 * math.sqrt(var) if var >= 0 else None
 
 
 def _people(keys, sums, fit):
@@ -230,7 +229,8 @@ def _caveats(keys, sums, fit):
         if sums.home_h[i] == 0:
             notes.append(f"{key} was never home in this period: no estimate.")
         elif ("person", key) not in fit["coefficients"]:
-            twins = [other for j, other in enumerate(keys) if j != i and _together(sums, i, j) >= TOGETHER]
+            twins = [other for j, other in enumerate(keys)
+                     if j != i and _together(sums, i, j) >= defaults.TOGETHER_SHARE]
             alike = f"with {', '.join(twins)}" if twins else "alone, or whenever anyone is"
             notes.append(f"{key} is always home {alike}: the data cannot separate {key}'s power from "
                          "theirs or from the house being occupied, so there is no estimate; "
@@ -240,7 +240,7 @@ def _caveats(keys, sums, fit):
             if ("person", first) not in fit["coefficients"] or ("person", keys[j]) not in fit["coefficients"]:
                 continue
             share = _together(sums, i, j)
-            if share < TOGETHER:
+            if share < defaults.TOGETHER_SHARE:
                 continue
             second = keys[j]
             both, plus_minus = _person_effect(fit, [first, second])

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import parser as date_parser
 
+from presence import exits
 from presence.config import defaults
 from presence.report.analysis import analyse
-from presence.report.fetch import MAX_VALUE, FetchError, fetch_all
+from presence.report.fetch import FetchError, fetch_all
 from presence.report.output import as_json, as_table
 from presence.report.series import common_grid, counter_power, on_grid
 
-log = logging.getLogger("presence.report.command")
+log = logging.getLogger(__name__)
 
 _RELATIVE = re.compile(r"-(\d+)(s|min|h|d|w|mon|y)")
 _SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 30 * 86400, "y": 365 * 86400}
@@ -24,7 +25,7 @@ _SECONDS = {"s": 1, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "mon": 30 
 class ReportError(Exception):
     """The report cannot be made; `status` is the exit status."""
 
-    def __init__(self, message, status=1):
+    def __init__(self, message, status=exits.EX_FAILURE):
         super().__init__(message)
         self.status = status
 
@@ -44,7 +45,7 @@ def parse_when(text, now, tz):
         moment = date_parser.isoparse(text)
     except ValueError:
         raise ReportError(f"cannot read the time {text!r}: use now, -7d, -12h, -30min, -2w, -1y, "
-                          "a date such as 2026-03-29, or 2026-03-29T18:00", defaults.EX_USAGE) from None
+                          "a date such as 2026-03-29, or 2026-03-29T18:00", exits.EX_USAGE) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
     return int(moment.timestamp())
@@ -79,7 +80,7 @@ def report_targets(config, power=None, energy_counter=None):
     if not electricity:
         raise ReportError("report needs the household's electricity: set report.power (watts) or "
                           "report.energy_counter in the config, or pass --power / --energy-counter",
-                          defaults.EX_CONFIG)
+                          exits.EX_CONFIG)
     prefix = config.graphite.prefix
     targets = {"electricity": (electricity, is_counter), "anyone_home": (f"{prefix}.anyone_home", False)}
     targets.update({f"person:{p.key}": (f"{prefix}.{p.key}.is_home", False) for p in config.people})
@@ -109,7 +110,7 @@ def build_report(config, series, start, end, tz, is_counter):
         result["counter"] = counter
         result["energy"]["total_kwh"] += counter["in_gaps_kwh"]
     result["caveats"] += [f"Graphite answered {s.dropped} value(s) of {s.target!r} that are not finite numbers "
-                          f"(NaN, infinity, or beyond ±{MAX_VALUE:g}): they count as gaps"
+                          f"(NaN, infinity, or beyond ±{defaults.MAX_RENDER_VALUE:g}): they count as gaps"
                           for s in series.values() if s.dropped]
     result["targets"] = {"electricity": series["electricity"].target,
                          "electricity_kind": "energy counter" if is_counter else "power"}
@@ -120,19 +121,22 @@ def run_report(config, args, now, out):
     """The `report` command: fetch, analyse, print (and draw with --png); returns the exit status."""
     try:
         if args.png:
-            from presence.report.plot import require_matplotlib
-            require_matplotlib()
+            from presence.report.plot import has_matplotlib
+
+            if not has_matplotlib():
+                raise ReportError("--png needs matplotlib, which the daemon itself does not: install it into the "
+                                  "same environment (e.g. .venv/bin/pip install matplotlib), or leave out --png")
         render_url = (args.render_url or config.report.render_url or "").rstrip("/")
         if not render_url:
             raise ReportError("report reads Graphite's render API: set report.render_url or graphite.render_url "
-                              "in the config (graphite-web's address), or pass --render-url", defaults.EX_CONFIG)
+                              "in the config (graphite-web's address), or pass --render-url", exits.EX_CONFIG)
         tz = household_zone(config.report.timezone)
         start = parse_when(args.from_, now, tz)
         end = parse_when(args.until, now, tz)
         start -= start % defaults.REPORT_MIN_STEP
         end -= end % defaults.REPORT_MIN_STEP
         if end <= start:
-            raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", defaults.EX_USAGE)
+            raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", exits.EX_USAGE)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
         began = time.monotonic()
         series = fetch_all(render_url, targets, start, end, defaults.REPORT_MIN_STEP, config.report.timeout)
@@ -142,11 +146,11 @@ def run_report(config, args, now, out):
                   sum(len(s.values) for s in series.values()), fetched - began, time.monotonic() - fetched)
     except (ReportError, FetchError) as error:
         log.error("report: %s", error)
-        return getattr(error, "status", 1)
+        return getattr(error, "status", exits.EX_FAILURE)
     names = {p.key: p.name for p in config.people}
     out.write(as_json(result) + "\n" if args.json else as_table(result, names))
     if args.png:
         from presence.report.plot import draw
         draw(args.png, result, *arrays)
         log.info("Figure written to %s", args.png)
-    return 0
+    return exits.EX_OK

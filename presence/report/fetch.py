@@ -12,17 +12,10 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from presence import web
+from presence.config import defaults
 from presence.safe_text import safe
 from presence.web import redact
 
-# The largest answer read: a year of minutes is about 12 MB in JSON, 4 MB raw.
-MAX_RENDER_BYTES = 64_000_000
-# The coarsest step accepted, and the largest magnitude of a value: no meter reads 1e15 (W or kWh), and
-# larger values would overflow the report's sums of squares.
-MAX_STEP = 366 * 86400
-MAX_VALUE = 1e15
-# Render requests in flight at once.
-MAX_PARALLEL = 32
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 
 
@@ -57,14 +50,14 @@ class Series:
 def _get(render_url, params, timeout, target):
     shown = f"{redact(render_url)}/render"
     try:
-        response = web.get(f"{render_url}/render?{urlencode(params)}", timeout, MAX_RENDER_BYTES)
+        response = web.get(f"{render_url}/render?{urlencode(params)}", timeout, defaults.MAX_RENDER_BYTES)
     except web.TooLarge as error:
         raise Unreachable(f"{shown} for target {target!r}: {error}") from None
     except web.WebError as error:
         raise Unreachable(f"cannot read {shown}: {error}") from None
     if response.status != 200:
         raise FetchError(f"{shown} answered HTTP {response.status} for target {target!r}: "
-                         f"{safe(response.text().strip()[:200])}")
+                         f"{safe(response.text().strip()[:defaults.QUOTED_ANSWER_LENGTH])}")
     return response
 
 
@@ -76,9 +69,9 @@ def _one(target, count):
 
 def _checked(target, first, step, count, start, end):
     """Refuse a series whose step or start does not fit the period asked for."""
-    if not 1 <= step <= MAX_STEP:
+    if not 1 <= step <= defaults.MAX_RENDER_STEP:
         raise WrongShape(f"the render API answered a step of {step} s for {target!r}; a step is a whole "
-                         f"number of seconds from 1 to {MAX_STEP}")
+                         f"number of seconds from 1 to {defaults.MAX_RENDER_STEP}")
     if not start - step <= first <= end + step:
         raise WrongShape(f"the render API answered a series for {target!r} that starts at {first}, outside "
                          f"the period asked for ({start} to {end})")
@@ -93,13 +86,13 @@ def _number(text, target):
     try:
         return float(text)
     except ValueError:
-        raise WrongShape(f"the render API answered {safe(text[:40])!r} for {target!r}, which is not a "
-                         "number") from None
+        shown = safe(text[:defaults.QUOTED_VALUE_LENGTH])
+        raise WrongShape(f"the render API answered {shown!r} for {target!r}, which is not a number") from None
 
 
 def _finite(values):
     """(values with NaN, infinities and absurd magnitudes as None, how many there were)."""
-    kept = [None if value is not None and not abs(value) < MAX_VALUE else value for value in values]
+    kept = [None if value is not None and not abs(value) < defaults.MAX_RENDER_VALUE else value for value in values]
     return kept, sum(1 for value in values if value is not None) - sum(1 for value in kept if value is not None)
 
 
@@ -157,7 +150,7 @@ def fetch_raw(render_url, target, start, end, step, timeout, last=False):
     """The compact `raw` format. It ignores maxDataPoints, so a finer series is summarized by Graphite."""
     # Graphite's ranges exclude `from` and include `until`: one second earlier keeps the bin at `start`.
     window = {"from": start - 1, "until": end - 1, "format": "raw"}
-    probe_end = min(end, start + 600)
+    probe_end = min(end, start + defaults.RAW_PROBE_SPAN)
     probe = _get(render_url, {**window, "target": target, "until": probe_end - 1}, timeout, target)
     native = parse_raw(probe.text(), target, start, probe_end, step).step
     expression = f"summarize({target},'{step}s','{'last' if last else 'avg'}')" if native < step else target
@@ -193,7 +186,7 @@ def fetch_one(render_url, target, start, end, step, timeout, last=False):
 def fetch_all(render_url, requests_, start, end, step, timeout, fetch=fetch_one):
     """Fetch `{name: (target, last)}` in parallel; return `{name: Series}`."""
     # All at once (a household has a few people), so that a stalled server costs one timeout, not one a wave.
-    pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL, len(requests_))))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(defaults.MAX_RENDER_REQUESTS, len(requests_))))
     try:
         futures = {name: pool.submit(fetch, render_url, target, start, end, step, timeout, last)
                    for name, (target, last) in requests_.items()}

@@ -4,17 +4,19 @@ matplotlib is optional: only this module imports it, and only when a figure is a
 """
 
 import importlib
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from presence.report.command import ReportError
 from presence.report.series import hourly_means
 
 
-def require_matplotlib():
+def has_matplotlib():
+    """Whether matplotlib can be imported, without drawing anything yet."""
     try:
         importlib.import_module("matplotlib")
     except ImportError:
-        raise ReportError("--png needs matplotlib, which the daemon itself does not: install it into the same "
-                          "environment (e.g. .venv/bin/pip install matplotlib), or leave out --png") from None
+        return False
+    return True
 
 
 def _hourly(grid, values):
@@ -24,17 +26,22 @@ def _hourly(grid, values):
 
 
 def draw(path, result, grid, power, anyone):
+    """Write the figure to `path` as a PNG."""
     import matplotlib
     matplotlib.use("Agg")
-    import matplotlib.dates
     import matplotlib.pyplot as plt
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
-    tz = ZoneInfo(result["period"]["time_zone"]) if result["period"]["time_zone"] != "localtime" else None
     figure, axes = plt.subplots(3, 1, figsize=(11, 12), constrained_layout=True)
+    _profile(axes[0], result)
+    _spread(axes[1], grid, power, anyone)
+    _timeline(axes[2], result, grid, power, anyone)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def _profile(profile, result):
+    """Mean power and how often someone is home, by hour of day, weekdays and weekends apart."""
     hours = list(range(24))
-    profile = axes[0]
     occupancy = profile.twinx()
     for kind, style in (("weekday", "-"), ("weekend", "--")):
         rows = result["profile"][kind]
@@ -51,9 +58,11 @@ def draw(path, result, grid, power, anyone):
     handles = profile.get_legend_handles_labels()[0] + occupancy.get_legend_handles_labels()[0]
     profile.legend(handles=handles, loc="lower left", fontsize="small", ncols=2)
 
+
+def _spread(spread, grid, power, anyone):
+    """The distribution of power while the home is empty and while it is occupied."""
     empty = [p for p, a in zip(power, anyone) if p is not None and a is not None and a < 0.5]
     occupied = [p for p, a in zip(power, anyone) if p is not None and a is not None and a >= 0.5]
-    spread = axes[1]
     top = max(empty + occupied + [1.0])
     bins = [top * i / 60 for i in range(61)]
     if empty:
@@ -64,7 +73,12 @@ def draw(path, result, grid, power, anyone):
                title="Power when the home is empty vs occupied")
     spread.legend(fontsize="small")
 
-    line = axes[2]
+
+def _timeline(line, result, grid, power, anyone):
+    """Hourly mean power over the period, with the share of each hour someone was home behind it."""
+    import matplotlib.dates
+
+    tz = ZoneInfo(result["period"]["time_zone"]) if result["period"]["time_zone"] != "localtime" else None
     times, watts = _hourly(grid, power)
     _, share = _hourly(grid, anyone)
     dates = [datetime.fromtimestamp(t, tz) for t in times]
@@ -79,5 +93,3 @@ def draw(path, result, grid, power, anyone):
     home.set(ylabel="% of the hour someone is home", ylim=(0, 105))
     line.legend(handles=line.get_legend_handles_labels()[0] + home.get_legend_handles_labels()[0],
                 loc="upper left", fontsize="small")
-    figure.savefig(path, dpi=90)
-    plt.close(figure)

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from presence.config import defaults
+
 
 @dataclass(frozen=True)
 class Grid:
@@ -55,8 +57,8 @@ def hourly_means(values, grid, coverage):
 def counter_power(readings, step, wh_per_unit):
     """Watts over each step from cumulative readings (the reading at the end of each step).
 
-    A drop to less than half the previous reading is a reset (the meter or exporter restarted from
-    zero): that step used the new reading. A smaller drop is a glitch and leaves a gap. Across a gap
+    A drop to less than half the previous reading (`COUNTER_RESET_SHARE`) is a reset (the meter or
+    exporter restarted from zero): that step used the new reading. A smaller drop is a glitch and leaves a gap. Across a gap
     in the readings the energy is known but not when it was used: those steps stay None and the
     energy is returned apart. Returns `(watts, energy_in_gaps_wh, resets)`.
     """
@@ -67,7 +69,7 @@ def counter_power(readings, step, wh_per_unit):
             continue
         if last is not None:
             used = reading - last
-            if used < 0 and reading < last / 2:
+            if used < 0 and reading < last * defaults.COUNTER_RESET_SHARE:
                 used, resets = reading, resets + 1
             if used >= 0 and index - last_index == 1:
                 watts[index] = used * wh_per_unit * 3600 / step

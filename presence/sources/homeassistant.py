@@ -1,79 +1,19 @@
 """The Home Assistant source: read the mapped entities through its REST API."""
 
 import logging
-import os
 import random
 
-from presence.config import defaults
 from presence import web
-from presence.config.model import ConfigError
+from presence.config import defaults
+from presence.config.secrets import Secret
 from presence.observations import EntityReading, SourceReport
 from presence.safe_text import safe
 from presence.web import redact
 
 log = logging.getLogger(__name__)
 
-# Bounds on what Home Assistant may send: one entity's answer, all of `/api/states` (a large home is
-# a few MB), a state as kept (Home Assistant's own limit), and a token read from a file.
-MAX_ENTITY_BYTES = 1_000_000
-MAX_STATES_BYTES = 64_000_000
-MAX_STATE_LENGTH = 255
-MAX_TOKEN_LENGTH = 4096
-
 NO_EVIDENCE_STATES = frozenset({"unknown", "unavailable"})
 _ON_MEANS_HOME = ("binary_sensor.", "input_boolean.")
-
-
-class Secret(str):
-    """A string that never shows itself in a repr, a log line or a traceback's locals."""
-
-    def __repr__(self):
-        return "'***'"
-
-
-def read_token(ha_config, config_path, environ=os.environ):
-    """Return the token from $CREDENTIALS_DIRECTORY/ha_token or the configured variable."""
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    if credentials:
-        path = os.path.join(credentials, defaults.HA_CREDENTIAL_NAME)
-        token = _read_credential(path, config_path)
-        if token:
-            return _checked_token(token, f"homeassistant: the credential {path}", config_path)
-    token = environ.get(ha_config.token_env, "").strip()
-    if not token:
-        raise ConfigError(config_path, [
-            f"homeassistant.token_env: the environment variable {ha_config.token_env} is empty or "
-            f"not set, and there is no systemd credential '{defaults.HA_CREDENTIAL_NAME}'; create a "
-            "long-lived access token in Home Assistant (your profile, Security tab) and provide it"])
-    return _checked_token(token, f"homeassistant.token_env: the environment variable {ha_config.token_env}",
-                          config_path)
-
-
-def _read_credential(path, config_path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(MAX_TOKEN_LENGTH + 1)
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise ConfigError(config_path, [f"homeassistant: cannot read the credential {path}: "
-                                        f"{error.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError(config_path, [f"homeassistant: the credential {path} is not UTF-8 text; "
-                                        "put the token alone in it"]) from None
-    if len(text) > MAX_TOKEN_LENGTH:
-        raise ConfigError(config_path, [f"homeassistant: the credential {path} is longer than any token "
-                                        f"({MAX_TOKEN_LENGTH} characters); put the token alone in it"])
-    return text.strip()
-
-
-def _checked_token(token, where, config_path):
-    """A token is printable ASCII without spaces; anything else is refused without showing it."""
-    if all(" " < char < "\x7f" for char in token):
-        return Secret(token)
-    raise ConfigError(config_path, [f"{where} holds a space, a line break, a control character or a "
-                                    "non-ASCII character inside the token; a Home Assistant token has "
-                                    "none: put the token alone on one line"])
 
 
 def says_home(entity_id, state):
@@ -121,28 +61,32 @@ class HomeAssistantSource:
         self._failures = 0
         return SourceReport(source=self.name, at=now, ok=True, readings=tuple(readings))
 
+    def close(self):
+        """Nothing to let go: every poll opens and closes its own connection."""
+
     def _retry_after(self, error):
         if error.kind in ("auth", "banned"):
             # Each refused token counts towards Home Assistant's IP ban: ask rarely.
             return max(self.poll_interval, defaults.HA_AUTH_RETRY)
         # Restarting, or a proxy in front: retry soon, then less often, never in step with others.
         base = min(self.poll_interval, defaults.HA_FIRST_RETRY * 2 ** (self._failures - 1))
-        return base * (0.75 + 0.5 * self.random())
+        jitter = defaults.HA_RETRY_JITTER
+        return base * (1 - jitter + 2 * jitter * self.random())
 
     def ping(self):
         """Return Home Assistant's answer to `/api/`, raising HomeAssistantError on failure."""
-        answer = self._get("/api/", MAX_ENTITY_BYTES)
+        answer = self._get("/api/", defaults.MAX_HA_ENTITY_BYTES)
         if not isinstance(answer, dict):
             raise self._shape("/api/", f"answered {_json_kind(answer)}, not an object")
         message = answer.get("message")
-        return message[:MAX_STATE_LENGTH] if isinstance(message, str) else ""
+        return message[:defaults.MAX_HA_STATE_LENGTH] if isinstance(message, str) else ""
 
     def states(self, domains=("person", "device_tracker")):
         """Return [(entity_id, state, friendly name)] of every entity of `domains`, sorted.
 
         The strings are as Home Assistant sent them (cut to 255 characters): escape them to print them.
         """
-        answer = self._get("/api/states", MAX_STATES_BYTES)
+        answer = self._get("/api/states", defaults.MAX_HA_STATES_BYTES)
         if not isinstance(answer, list):
             raise self._shape("/api/states", f"answered {_json_kind(answer)}, not a list of entities")
         rows = []
@@ -153,8 +97,8 @@ class HomeAssistantSource:
                 state = self._field(item, "state", where)
                 attributes = item.get("attributes")
                 name = attributes.get("friendly_name") if isinstance(attributes, dict) else None
-                rows.append((entity_id, state[:MAX_STATE_LENGTH],
-                             None if name is None else str(name)[:MAX_STATE_LENGTH]))
+                rows.append((entity_id, state[:defaults.MAX_HA_STATE_LENGTH],
+                             None if name is None else str(name)[:defaults.MAX_HA_STATE_LENGTH]))
         return sorted(rows)
 
     def read(self, entity_id):
@@ -163,7 +107,7 @@ class HomeAssistantSource:
 
     def _read_state(self, entity_id):
         path = f"/api/states/{entity_id}"
-        answer = self._get(path, MAX_ENTITY_BYTES, missing_ok=True)
+        answer = self._get(path, defaults.MAX_HA_ENTITY_BYTES, missing_ok=True)
         return None if answer is None else self._field(answer, "state", path)
 
     def _field(self, item, key, where):
@@ -208,9 +152,9 @@ class HomeAssistantSource:
                                      "(too many failed logins); remove its address from ip_bans.yaml and "
                                      "restart Home Assistant", "banned")
         if 300 <= status < 400 and location:
-            raise HomeAssistantError(f"{self.shown_url}{path} answered HTTP {status}, a redirect to "
-                                     f"{safe(redact(location))[:200]}: set homeassistant.url to that address",
-                                     "server")
+            where = safe(redact(location))[:defaults.QUOTED_ANSWER_LENGTH]
+            raise HomeAssistantError(f"{self.shown_url}{path} answered HTTP {status}, a redirect to {where}: "
+                                     "set homeassistant.url to that address", "server")
         if status != 200:
             raise HomeAssistantError(f"{self.shown_url}{path} answered HTTP {status}", "server")
 
@@ -228,7 +172,7 @@ class HomeAssistantSource:
 
 def kept_state(state):
     """A state as kept and shown: printable, and no longer than Home Assistant's own (255 characters)."""
-    return None if state is None else safe(state)[:MAX_STATE_LENGTH]
+    return None if state is None else safe(state)[:defaults.MAX_HA_STATE_LENGTH]
 
 
 def _json_kind(value):
