@@ -1,39 +1,27 @@
 import logging
 import queue
 import threading
-import time
 
-from graphite_helper import GraphiteSender
+from presence.sink.graphite import GraphiteSender
 from presence.config.load import parse_config
-from presence.sources.homeassistant import HomeAssistantSource, Secret
-from presence.daemon.loop import FIRST_SCAN_WAIT, Daemon, poll_safely
+from presence.config.secrets import Secret
+from presence.sources.homeassistant import HomeAssistantSource
+from presence.config.defaults import FIRST_SCAN_WAIT
+from presence.daemon.loop import Daemon, Setup
+from presence.daemon.runners import SourceRunner, poll_safely
 from presence.observations import DeviceSighting, SourceReport
-from presence.state.machine import State
+from presence.state.model import State
 from tests.conftest import make_config
+from tests.fakes import T0, FakeClock, ListSink
 from testbed.fake_homeassistant import FakeHomeAssistant
 from testbed.loopback import LineCollector
 
-T0 = 1_800_000_000
-
-
-class ListSink:
-    def __init__(self):
-        self.messages = []
-
-    def send(self, message):
-        self.messages.append(message)
-
-    def close(self, timeout=None):
-        pass
-
-    def alive(self):
-        return True
-
-    def problem(self):
-        return None
+T0 = int(T0)
 
 
 class HangingSource:
+    """A poll that never returns until released (a wedged driver)."""
+
     name = "hanging"
 
     def __init__(self):
@@ -43,12 +31,18 @@ class HangingSource:
         self.release.wait()
         return SourceReport(source=self.name, at=now, ok=True)
 
+    def close(self):
+        pass
+
 
 class BrokenSource:
     name = "broken"
 
     def poll(self, now):
         raise RuntimeError("driver exploded")
+
+    def close(self):
+        pass
 
 
 def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
@@ -80,21 +74,17 @@ def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
 
 def test_a_hanging_source_never_delays_a_send(tmp_path):
     config = parse_config(make_config(graphite={"send_interval": 1}))
-    sink, stop, hanging = ListSink(), threading.Event(), HangingSource()
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
-    runner = threading.Thread(target=daemon.run, args=([(hanging, 1.0), (BrokenSource(), 1.0)], stop))
-    started = time.time()
-    runner.start()
-    time.sleep(FIRST_SCAN_WAIT + 3.5)
-    stop.set()
-    runner.join(3)
-    hanging.release.set()
-    assert not runner.is_alive()
-    stamps = sorted({int(m.split()[2]) for m in sink.messages})
-    assert len(sink.messages) >= 3, sink.messages
-    assert stamps == list(range(stamps[0], stamps[0] + len(stamps)))
-    assert stamps[0] <= started + FIRST_SCAN_WAIT + 1
-    assert stamps[-1] >= time.time() - 2
+    sink, stop, hanging, clock = ListSink(), threading.Event(), HangingSource(), FakeClock()
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    clock.at(T0 + FIRST_SCAN_WAIT + 3.5, stop.set)
+    try:
+        daemon.run([(hanging, 1.0), (BrokenSource(), 1.0)], stop)
+    finally:
+        hanging.release.set()
+    # The first sweep never comes: the first tick waits FIRST_SCAN_WAIT for it, then every second ticks.
+    stamps = [int(message.split()[2]) for message in sink.messages]
+    assert stamps == [T0 + FIRST_SCAN_WAIT + 1, T0 + FIRST_SCAN_WAIT + 2, T0 + FIRST_SCAN_WAIT + 3]
+    assert b"home.presence.count_home 0" in sink.messages[-1]
 
 
 def test_a_raising_source_becomes_a_failed_report():
@@ -121,21 +111,6 @@ def test_token_never_reaches_a_log_or_the_state_file(tmp_path, caplog):
     assert secret not in caplog.text and secret not in state_path.read_text()
 
 
-class FakeClock:
-    """Time that moves only when the code under test waits."""
-
-    def __init__(self, start=T0):
-        self.value, self.waits = float(start), []
-
-    def now(self):
-        return self.value
-
-    def wait(self, stop, seconds):
-        self.waits.append(round(seconds, 3))
-        self.value += max(0.0, seconds)
-        return stop.is_set()
-
-
 class ScriptedSource:
     """Answers from a script of reports; stops the runner when the script ends."""
 
@@ -151,15 +126,32 @@ class ScriptedSource:
             self.stop.set()
         return SourceReport(source=self.name, at=now, ok=retry_after is None, retry_after=retry_after)
 
+    def close(self):
+        self.closed = True
+
 
 def test_runner_keeps_its_interval_and_follows_retry_hints():
-    from presence.daemon.loop import SourceRunner
-
-    stop, clock = threading.Event(), FakeClock()
+    stop, clock, reports = threading.Event(), FakeClock(), queue.Queue()
     source = ScriptedSource([None, 5.0, 10.0, 20.0, None, None], stop)
-    runner = SourceRunner(source, 300.0, queue.Queue(), clock, stop)
+    runner = SourceRunner(source, 300.0, reports, clock, stop)
     runner.run()
     assert [at - T0 for at in source.polled_at] == [0, 300, 305, 315, 335, 635]
+    assert reports.qsize() == 6 and source.closed
+
+
+def test_a_poll_slower_than_its_interval_skips_the_missed_rounds():
+    stop, clock = threading.Event(), FakeClock()
+
+    class SlowSource(ScriptedSource):
+        def poll(self, now):
+            report = super().poll(now)
+            clock.sleep(25.0 if len(self.polled_at) == 2 else 1.0)
+            return report
+
+    source = SlowSource([None, None, None, None], stop)
+    SourceRunner(source, 10.0, queue.Queue(), clock, stop).run()
+    # Polls at 0 and 10; the second takes 25 s, so 20 and 30 are skipped and the next is at 40.
+    assert [at - T0 for at in source.polled_at] == [0, 10, 40, 50]
 
 
 def test_homeassistant_backs_off_with_jitter_and_rarely_after_a_401():
@@ -215,63 +207,38 @@ def test_a_failing_save_is_logged_once_and_the_stop_says_it_was_not_saved(tmp_pa
     assert "state not saved" not in daemon.status_line()
 
 
-class ClosingSink(ListSink):
-    def __init__(self):
-        super().__init__()
-        self.closed = False
-
-    def close(self, timeout=None):
-        self.closed = True
-
-
 def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_new(tmp_path):
-    from presence.daemon.loop import Setup
-
     config = parse_config(make_config(graphite={"send_interval": 1}))
     reloaded = parse_config(make_config(graphite={"send_interval": 1, "prefix": "flat.presence"}))
-    old, new, stop = ClosingSink(), ListSink(), threading.Event()
+    old, new, stop, clock = ListSink(), ListSink(), threading.Event(), FakeClock()
     made_after_close = []
 
     def make_new_sink():
         made_after_close.append(old.closed)
         return new
 
-    daemon = Daemon(config, State(), old, str(tmp_path / "state.json"))
-    runner = threading.Thread(target=daemon.run, args=([], stop, (), lambda: Setup(reloaded, [], [], make_new_sink)))
-    runner.start()
-    try:
-        deadline = time.time() + 5
-        while not old.messages and time.time() < deadline:
-            time.sleep(0.05)
-        daemon.reload_requested.set()
-        while not new.messages and time.time() < deadline + 5:
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        runner.join(5)
+    daemon = Daemon(config, State(), old, str(tmp_path / "state.json"), clock)
+    clock.at(T0 + 2.5, daemon.reload_requested.set)
+    clock.at(T0 + 5.5, stop.set)
+    daemon.run([], stop, (), lambda: Setup(reloaded, [], [], make_new_sink))
     assert made_after_close == [True]
+    assert [int(m.split()[2]) for m in old.messages] == [T0 + 1, T0 + 2]
+    assert [int(m.split()[2]) for m in new.messages] == [T0 + 3, T0 + 4, T0 + 5]
     assert old.messages[0].startswith(b"home.presence.") and new.messages[0].startswith(b"flat.presence.")
-    assert daemon.config is reloaded
+    assert daemon.config is reloaded and new.closed
 
 
 def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_running(tmp_path, caplog):
     config = parse_config(make_config(graphite={"send_interval": 1}))
-    sink, stop = ListSink(), threading.Event()
+    sink, stop, clock = ListSink(), threading.Event(), FakeClock()
 
     def broken_reload():
         raise RuntimeError("the new sources could not be built")
 
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
-    runner = threading.Thread(target=daemon.run, args=([], stop, (), broken_reload))
-    runner.start()
-    try:
-        daemon.reload_requested.set()
-        deadline = time.time() + 5
-        while len(sink.messages) < 2 and time.time() < deadline:
-            time.sleep(0.05)
-        assert runner.is_alive() and len(sink.messages) >= 2
-    finally:
-        stop.set()
-        runner.join(5)
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    clock.at(T0 + 1.5, daemon.reload_requested.set)
+    clock.at(T0 + 4.5, stop.set)
+    daemon.run([], stop, (), broken_reload)
+    assert [int(m.split()[2]) for m in sink.messages] == [T0 + 1, T0 + 2, T0 + 3, T0 + 4]
     assert "Reload failed (RuntimeError: the new sources could not be built); running on" in caplog.text
     assert daemon.config is config

@@ -10,8 +10,9 @@ import pytest
 from presence.config.load import parse_config
 from presence.daemon.loop import Daemon
 from presence.daemon.notify import Notifier
-from presence.state.machine import State
+from presence.state.model import State
 from tests.conftest import make_config
+from tests.fakes import T0, FakeClock, ListSink
 
 
 @pytest.fixture
@@ -38,29 +39,38 @@ def systemd(tmp_path):
     sock.close()
 
 
-class HangingSink:
-    """Takes ticks until told to hang, then blocks the loop for good (as a wedged write would)."""
+class StampedNotifier(Notifier):
+    """The real notifier, also noting the clock's time of each datagram it sends."""
 
-    def __init__(self):
-        self.hang, self.stamps = threading.Event(), []
-        self.release = threading.Event()
+    def __init__(self, clock, environ):
+        super().__init__(environ)
+        self.clock, self.sent = clock, []
+
+    def notify(self, *fields):
+        self.sent.append((self.clock.monotonic(), "\n".join(fields)))
+        super().notify(*fields)
+
+    def pings(self, after=float("-inf"), before=float("inf")):
+        return [at for at, text in self.sent if "WATCHDOG=1" in text and after < at < before]
+
+
+class StallingSink(ListSink):
+    """A send that takes `stall` seconds once told to (a wedged write), on the test's clock."""
+
+    def __init__(self, clock, stall):
+        super().__init__()
+        self.clock, self.stall, self.stalled_at = clock, stall, None
+        self.stall_next = threading.Event()
 
     def send(self, message):
-        self.stamps.append(int(message.split()[2]))
-        if self.hang.is_set():
-            self.release.wait()
-
-    def close(self, timeout=None):
-        pass
-
-    def alive(self):
-        return True
-
-    def problem(self):
-        return None
+        super().send(message)
+        if self.stall_next.is_set():
+            self.stall_next.clear()
+            self.stalled_at = self.clock.monotonic()
+            self.clock.sleep(self.stall)
 
 
-class DyingSink(HangingSink):
+class DyingSink(ListSink):
     """A sink whose sender thread dies when told to."""
 
     def __init__(self):
@@ -72,6 +82,12 @@ class DyingSink(HangingSink):
 
     def problem(self):
         return "sender stopped" if self.dead.is_set() else None
+
+
+def wait_for_datagram(received, prefix):
+    deadline = time.monotonic() + 2
+    while not (received and received[-1][1].startswith(prefix)) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_outside_systemd_it_is_a_no_op():
@@ -89,42 +105,35 @@ def test_watchdog_interval_is_half_of_watchdog_usec_and_only_for_our_pid():
 
 def test_ready_then_watchdog_at_pace_and_silence_once_the_loop_is_stuck(systemd, tmp_path):
     path, received = systemd
+    clock, stop = FakeClock(), threading.Event()
     config = parse_config(make_config(graphite={"send_interval": 1}))
-    sink, stop = HangingSink(), threading.Event()
-    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})  # systemd expects 1 s: ping each 0.5 s
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), notifier=notifier)
-    started = time.monotonic()
-    runner = threading.Thread(target=daemon.run, args=([], stop), daemon=True)
-    runner.start()
-    time.sleep(4)
-    sink.hang.set()
-    hung_from = time.monotonic()
-    time.sleep(3)
-    stuck_pings = [at for at, text in received if "WATCHDOG=1" in text and at > hung_from + 1.2]
-    stop.set()
-    sink.release.set()
-    runner.join(5)
-    deadline = time.monotonic() + 2
-    while not received[-1][1].startswith("STOPPING=1") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    sink = StallingSink(clock, stall=3.0)
+    notifier = StampedNotifier(clock, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})  # ping each 0.5 s
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
+    started = clock.monotonic()
+    clock.at(T0 + 4.2, sink.stall_next.set)
+    clock.at(T0 + 10.2, stop.set)
+    daemon.run([], stop)
+    wait_for_datagram(received, "STOPPING=1")
 
-    texts = [text for _, text in received]
-    first = texts[0].split("\n")
-    assert first[0] == "READY=1" and first[1].startswith("STATUS=0 home; ")
-    pings = [at for at, text in received if "WATCHDOG=1" in text and at < hung_from]
-    assert len(pings) >= 4
-    gaps = [b - a for a, b in zip(pings, pings[1:])]
-    assert max(gaps) < 1.0  # always inside systemd's 1 s
-    assert stuck_pings == [], "a stuck loop must stop pinging"
-    assert texts[-1].startswith("STOPPING=1")
-    assert received[0][0] - started < 3
+    first = notifier.sent[0]
+    assert first[1].startswith("READY=1\nSTATUS=0 home; ") and first[0] - started <= 1.0
+    stuck_from = sink.stalled_at
+    assert stuck_from is not None
+    before = notifier.pings(before=stuck_from)
+    assert len(before) >= 6
+    assert max(b - a for a, b in zip(before, before[1:])) < 1.0  # always inside systemd's 1 s
+    assert notifier.pings(after=stuck_from, before=stuck_from + 3.0) == [], "a stuck loop must stop pinging"
+    assert notifier.pings(after=stuck_from + 3.0), "pings come back once the loop runs again"
+    assert notifier.sent[-1][1].startswith("STOPPING=1")
+    assert [text for _, text in received] == [text for _, text in notifier.sent]  # each went out for real
 
 
 def test_status_line_names_who_is_home(tmp_path):
     from presence.observations import DeviceSighting, SourceReport
 
     config = parse_config(make_config())
-    daemon = Daemon(config, State(), HangingSink(), str(tmp_path / "s.json"))
+    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "s.json"))
     now = time.time()
     daemon.ingest(SourceReport(source="wifi", at=now, ok=True, sightings=(
         DeviceSighting("02:00:00:00:01:01", "198.51.100.11", now),
@@ -135,20 +144,18 @@ def test_status_line_names_who_is_home(tmp_path):
 
 def test_a_dead_sender_stops_the_watchdog_and_the_status_says_why(systemd, tmp_path, caplog):
     path, received = systemd
+    clock, stop, sink = FakeClock(), threading.Event(), DyingSink()
     config = parse_config(make_config(graphite={"send_interval": 1}))
-    sink, stop = DyingSink(), threading.Event()
-    notifier = Notifier({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), notifier=notifier)
-    runner = threading.Thread(target=daemon.run, args=([], stop), daemon=True)
-    runner.start()
-    time.sleep(2.5)
-    sink.dead.set()
-    died_at = time.monotonic()
-    time.sleep(2.5)
-    stop.set()
-    runner.join(5)
-    assert any("WATCHDOG=1" in text for at, text in received if at < died_at)
-    assert not [text for at, text in received if "WATCHDOG=1" in text and at > died_at + 1.2]
-    statuses = [text for at, text in received if at > died_at + 1.2 and text.startswith("STATUS=")]
-    assert statuses and statuses[-1].startswith("STATUS=the Graphite sender thread has stopped; sender stopped")
+    notifier = StampedNotifier(clock, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
+    died_at = clock.monotonic() + 2.5
+    clock.at(T0 + 2.5, sink.dead.set)
+    clock.at(T0 + 5.0, stop.set)
+    daemon.run([], stop)
+    wait_for_datagram(received, "STOPPING=1")
+    assert notifier.pings(before=died_at)
+    assert notifier.pings(after=died_at + 0.25) == []
+    statuses = [text for at, text in notifier.sent if at > died_at + 0.25 and text.startswith("STATUS=")]
+    assert len(statuses) >= 2
+    assert all(text.startswith("STATUS=the Graphite sender thread has stopped; sender stopped") for text in statuses)
     assert caplog.text.count("the Graphite sender thread has stopped; no longer telling the watchdog") == 1

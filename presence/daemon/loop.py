@@ -1,32 +1,24 @@
 """The daemon loop: the only place that reads the clock, runs the sources and talks to the sink."""
 
 import logging
+import math
 import queue
 import threading
-import time
 from dataclasses import dataclass
 
 from graphite_helper import build_message
 from presence.config import defaults
 from presence.config.model import ConfigError
 from presence.metrics import event_values, metric_values, tick_time
+from presence.daemon.clock import SystemClock
 from presence.daemon.notify import Notifier
-from presence.observations import SourceReport
+from presence.daemon.runners import ListenerRunner, SourceRunner, poll_safely
 from presence.state.machine import evaluate, ingest, lan_outages_now
 from presence.state.file import save_state, state_to_dict
 
 log = logging.getLogger(__name__)
 
 _LEVELS = {"info": logging.INFO, "warning": logging.WARNING}
-# How long `run` waits for the first WiFi sweep before its first tick, so that a restart
-# judges people on a fresh scan rather than on last-seen times from before the restart.
-FIRST_SCAN_WAIT = 3.0
-# How often the loop looks at the stop flag while it waits for reports.
-STOP_CHECK = 0.2
-# How often `systemctl status` gets a fresh status line (the watchdog pings carry one too).
-STATUS_EVERY = 1.0
-# A passive listener that ended (its socket failed, its interface went away) starts again this much later.
-LISTENER_RESTART = 5.0
 
 
 @dataclass(frozen=True)
@@ -38,26 +30,6 @@ class Setup:
     listeners: list
     # Builds the new sink when the Graphite settings changed (None: keep the one running).
     make_sink: object = None
-
-
-class SystemClock:
-    """Wall-clock time, and a wait that a stop event can cut short."""
-
-    def now(self):
-        return time.time()
-
-    def wait(self, stop, seconds):
-        """Wait up to `seconds`; return True when `stop` was set."""
-        return stop.wait(max(0.0, seconds))
-
-
-def poll_safely(source, now):
-    """Poll one source; turn any exception into a failed report so no source can stop the loop."""
-    try:
-        return source.poll(now)
-    except Exception as error:  # a bug in one source must not stop the others
-        log.debug("%s: poll raised", source.name, exc_info=True)
-        return SourceReport(source=source.name, at=now, ok=False, error=f"{type(error).__name__}: {error}")
 
 
 class Daemon:
@@ -76,8 +48,7 @@ class Daemon:
         self.reload_requested = threading.Event()
         self._saved = state_to_dict(state, 0) | {"saved_at": 0}
         self._save_error = None
-        self._last_ping = 0.0
-        self._last_status = 0.0
+        self._last_ping = self._last_status = -math.inf
         self._ready = False
         self._unhealthy = None
         self._unhealthy_logged = False
@@ -138,6 +109,17 @@ class Daemon:
         self._saved = current
         return True
 
+    def once(self, sources):
+        """Poll every source once, then tick once and close the sink: `once` on the command line."""
+        for source in sources:
+            try:
+                self.ingest(poll_safely(source, self.clock.now()))
+            finally:
+                source.close()
+        snapshot = self.tick(tick_time(self.clock.now(), self.config.graphite.send_interval))
+        self.sink.close()
+        return snapshot
+
     def run(self, sources, stop, listeners=(), reload=None):
         """Tick on every aligned send interval until `stop` is set; sources run in their own threads.
 
@@ -174,9 +156,9 @@ class Daemon:
         for thread in threads:
             thread.start()
         self._threads = threads
-        first_deadline = time.monotonic() + FIRST_SCAN_WAIT
-        while not all(r.first_done.is_set() for r in runners) and time.monotonic() < first_deadline:
-            if stop.wait(0.05):
+        first_deadline = self.clock.monotonic() + defaults.FIRST_SCAN_WAIT
+        while not all(r.first_done.is_set() for r in runners) and self.clock.monotonic() < first_deadline:
+            if self.clock.wait(stop, 0.05):
                 break
         return generation
 
@@ -235,12 +217,12 @@ class Daemon:
             self._unhealthy_logged = True
         if not self.notifier.enabled:
             return
-        now = time.monotonic()
+        now = self.clock.monotonic()
         interval = self.notifier.watchdog_interval
         if not self._unhealthy and interval is not None and now - self._last_ping >= interval:
             self.notifier.notify("WATCHDOG=1", f"STATUS={self.status_line()}")
             self._last_ping = self._last_status = now
-        elif now - self._last_status >= STATUS_EVERY:
+        elif now - self._last_status >= defaults.STATUS_EVERY:
             # The status line costs more than this loop's other work: at most once a second.
             self.notifier.status(self.status_line())
             self._last_status = now
@@ -258,9 +240,8 @@ class Daemon:
         # Whatever waits is folded in at once and decided on together, so an arrival is logged at
         # once, not at the tick, and a burst of reports costs one decision, not one each.
         while not stop.is_set() and not self.reload_requested.is_set() and (remaining := due - self.clock.now()) > 0:
-            try:
-                report = self.reports.get(timeout=min(remaining, STOP_CHECK))
-            except queue.Empty:
+            report = self.clock.get(self.reports, min(remaining, defaults.STOP_CHECK))
+            if report is None:
                 self._progress()
                 continue
             self.ingest(report)
@@ -273,61 +254,12 @@ class Daemon:
 
     def shutdown(self):
         # Sources hold nothing worth waiting for; the sink may: give it most of the deadline.
-        started = time.monotonic()
+        started = self.clock.monotonic()
         for thread in self._threads:
-            thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - time.monotonic()))
+            thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - self.clock.monotonic()))
         saved = self.save(self.clock.now())
-        self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - time.monotonic()))
+        self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - self.clock.monotonic()))
         if saved:
             log.info("Stopped; state saved to %s", self.state_path)
         else:
             log.error("Stopped; the state could NOT be saved to %s (%s)", self.state_path, self._save_error)
-
-
-class SourceRunner(threading.Thread):
-    """Poll one source on its own interval (or when its last report asks); a slow poll delays the next."""
-
-    def __init__(self, source, interval, reports, clock, stop):
-        super().__init__(name=f"source-{source.name}", daemon=True)
-        self.source, self.interval, self.reports = source, interval, reports
-        self.clock, self.stop = clock, stop
-        self.first_done = threading.Event()
-
-    def run(self):
-        next_due = self.clock.now()
-        while not self.stop.is_set():
-            report = poll_safely(self.source, self.clock.now())
-            self.reports.put(report)
-            self.first_done.set()
-            now = self.clock.now()
-            if report.retry_after is not None:
-                next_due = now + report.retry_after
-            else:
-                next_due += self.interval
-                if now > next_due:
-                    skipped = int((now - next_due) // self.interval) + 1
-                    log.debug("%s: poll took longer than its interval; skipping %d", self.source.name, skipped)
-                    next_due += skipped * self.interval
-            if self.clock.wait(self.stop, next_due - now):
-                break
-        close = getattr(self.source, "close", None)
-        if close:
-            close()
-
-
-class ListenerRunner(threading.Thread):
-    """Run a passive listener until `stop`; start it again when it ends on its own (an error)."""
-
-    def __init__(self, listener, reports, clock, stop):
-        super().__init__(name=f"source-{listener.name}", daemon=True)
-        self.listener, self.reports, self.clock, self.stop = listener, reports, clock, stop
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                self.listener.run(self.reports.put, self.stop, self.clock.now)
-            except Exception as error:  # a bug in the listener must not end passive listening for good
-                log.error("%s: %s: %s; listening again in %.0f s", self.listener.name, type(error).__name__,
-                          error, LISTENER_RESTART, exc_info=log.isEnabledFor(logging.DEBUG))
-            if self.clock.wait(self.stop, LISTENER_RESTART):
-                break

@@ -42,8 +42,5 @@ class Notifier:
     def status(self, status):
         self.notify(f"STATUS={status}")
 
-    def watchdog(self):
-        self.notify("WATCHDOG=1")
-
     def stopping(self):
         self.notify("STOPPING=1", "STATUS=Stopping")
