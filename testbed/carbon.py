@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+from testbed import lab_marker
+
 # One-second points, so tests can tick every second.
 SCHEMAS = """[presence]
 pattern = ^home\\.presence\\.
@@ -42,9 +44,13 @@ def carbon_unavailable_reason():
 
 
 def require(reason):
-    """Skip the test for `reason` (when not None); under CI, fail instead: CI must run it."""
+    """Skip the test for `reason` (when not None); under CI, fail instead: CI must run it.
+
+    Only for tests marked `lab`; reason None still means the test uses a real part.
+    """
     import pytest
 
+    lab_marker.check()
     if reason and os.environ.get("CI"):
         pytest.fail(f"CI must run this test: {reason}", pytrace=False)
     if reason:

@@ -1,5 +1,6 @@
 """The daemon as a child process in the lab's scanner namespace, read tick by tick."""
 
+import os
 import subprocess
 import sys
 import threading
@@ -7,7 +8,8 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+# The repository root, found from here: testbed/ does not import from tests/.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class DaemonProcess:

@@ -5,7 +5,8 @@ import select
 import socket
 import struct
 import threading
-import time
+
+from testbed.loopback import accept, listen, wait_for_bytes
 
 
 class Peer:
@@ -18,13 +19,8 @@ class Peer:
 
     def __init__(self, mode="carbon", port=0, rcvbuf=None):
         self.mode = mode
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if rcvbuf:
-            # Accepted connections inherit it: a stall soon pushes back on the sender.
-            self.server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.server.bind(("127.0.0.1", port))
-        self.server.listen(64)
+        # Accepted connections inherit `rcvbuf`: a stall soon pushes back on the sender.
+        self.server = listen(port, backlog=64, rcvbuf=rcvbuf)
         self.port = self.server.getsockname()[1]
         self.accepted = collections.Counter()
         self._conns = {}
@@ -49,10 +45,7 @@ class Peer:
 
     def wait_for(self, size, timeout=5.0):
         """Wait until at least `size` bytes were delivered; return them all."""
-        deadline = time.monotonic() + timeout
-        while len(self.data()) < size and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.data()
+        return wait_for_bytes(self.data, size, timeout)
 
     def reset(self):
         """Abort every open connection, as a crashing server or a SO_LINGER 0 close does."""
@@ -92,9 +85,8 @@ class Peer:
                         self._read(sock)
 
     def _accept(self):
-        try:
-            conn, _ = self.server.accept()
-        except OSError:
+        conn = accept(self.server)
+        if conn is None:
             return
         mode = self.mode
         self.accepted[mode] += 1

@@ -16,17 +16,29 @@ def listen(port=0, backlog=16, rcvbuf=None):
     return server
 
 
+def accept(server):
+    """The next connection `server` accepts, or None when it is closed (or the accept failed)."""
+    try:
+        return server.accept()[0]
+    except OSError:
+        return None
+
+
 def serve(server, on_connection):
     """Hand each accepted connection to `on_connection(conn)` in a thread of its own, until `server` closes."""
-    def accept():
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
+    def accept_all():
+        while (conn := accept(server)) is not None:
             threading.Thread(target=on_connection, args=(conn,), daemon=True).start()
 
-    threading.Thread(target=accept, daemon=True).start()
+    threading.Thread(target=accept_all, daemon=True).start()
+
+
+def wait_for_bytes(data, size, timeout=5.0):
+    """Poll `data()` until it holds at least `size` bytes or `timeout` seconds passed; return what it holds then."""
+    deadline = time.monotonic() + timeout
+    while len(data()) < size and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return data()
 
 
 class LineCollector:
@@ -59,10 +71,7 @@ class LineCollector:
 
     def wait_for(self, size, timeout=5.0):
         """Wait until at least `size` bytes arrived; return everything received."""
-        deadline = time.monotonic() + timeout
-        while len(self.data()) < size and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.data()
+        return wait_for_bytes(self.data, size, timeout)
 
     def drop_connections(self):
         for conn in self.connections:

@@ -10,8 +10,59 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from presence.config.load import parse_config  # noqa: E402
+from tests import parallel  # noqa: E402
 
 EXAMPLE_CONFIG = os.path.join(ROOT, "presence", "people_config.example.yaml")
+
+# The `lab` marker: the test needs root, the namespace lab, a daemon subprocess or a real server (carbon,
+# graphite-web, Home Assistant core). `pytest -m "not lab"` runs the rest in seconds. A test that uses
+# one of these fixtures is marked here; any other says @pytest.mark.lab itself (or its module's pytestmark).
+LAB_FIXTURES = {"lan", "nft_lan"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: needs root, the namespace lab, a daemon subprocess or a real server "
+                                       "(deselect with -m 'not lab')")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if LAB_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.lab)
+    if hasattr(config, "workerinput"):  # an xdist worker: the order in which the tests are handed out
+        parallel.longest_first(config, items)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # before xdist's own; a hook only xdist knows
+def pytest_xdist_make_scheduler(config, log):
+    return parallel.make_scheduler(config, log) if config.getoption("dist") == "loadgroup" else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    parallel.configure_worker(node)
+
+
+def pytest_runtest_logreport(report):
+    parallel.record(report)
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        parallel.save(session.config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item):
+    """Around each test not marked `lab`, make the real parts' gates fail it (testbed/lab_marker.py)."""
+    from testbed import lab_marker
+
+    lab_marker.unmarked_test = None if item.get_closest_marker("lab") else item.nodeid
+    try:
+        return (yield)
+    finally:
+        lab_marker.unmarked_test = None
 
 
 def make_config(**overrides):

@@ -155,11 +155,13 @@ def values_of(series):
     return [value for value, _ in series["datapoints"] if value is not None]
 
 
+@pytest.mark.lab
 def test_person_variable_lists_people_not_aggregates(graphite):
     url, _, _ = graphite
     assert people_options(url) == ["nick", "susan", "tom"]
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("selection", ["all", "two", "one"])
 def test_every_query_returns_the_scenario(graphite, selection):
     url, start, end = graphite
@@ -196,6 +198,7 @@ def test_every_query_returns_the_scenario(graphite, selection):
             assert set(values_of(series["guest devices"])) == {1}
 
 
+@pytest.mark.lab
 def test_each_panel_renders_to_png(graphite, tmp_path):
     url, start, end = graphite
     folder = os.path.join(ROOT, "docs", "img") if os.environ.get("PRESENCE_WRITE_DOCS_IMG") else str(tmp_path)

@@ -14,6 +14,8 @@ TOM_PHONE = "02:00:00:00:06:01"
 TRACKERS = {"nick": ["device_tracker.nick_phone"],
             "charlie": ["device_tracker.charlie_router", "device_tracker.charlie_gps"]}
 
+pytestmark = pytest.mark.lab  # a real Home Assistant core on the namespace lab
+
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):

@@ -8,6 +8,8 @@ import pytest
 
 from testbed.lab import Lan, require_lab
 
+pytestmark = pytest.mark.lab
+
 
 def lab_namespaces(prefix: str = "prs") -> list[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
@@ -138,7 +140,7 @@ def test_sigterm_cleans_up():
         "    lan.add_device('a', '02:00:00:00:10:06', '198.51.100.31')\n"
         "    print(lan.prefix, flush=True); time.sleep(30)\n"
     )
-    tests_dir = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+    tests_dir = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "testbed")
     proc = subprocess.Popen([sys.executable, "-c", code, tests_dir], stdout=subprocess.PIPE, text=True)
     prefix = proc.stdout.readline().strip()
     assert prefix and len(lab_namespaces(prefix)) == 3

@@ -67,6 +67,7 @@ def test_state_file_from_the_config_names_its_key(tmp_path):
     assert result.returncode == 78 and f"{config}: state_file: {folder} is a directory" in result.stderr
 
 
+@pytest.mark.lab
 def test_an_unwritable_state_directory_is_a_named_error(tmp_path, config_file):
     require(None if os.geteuid() == 0 else "needs root to mount a read-only tmpfs")
     folder = tmp_path / "ro"

@@ -57,6 +57,7 @@ def installed(tmp_path_factory):
         shutil.rmtree(root)
 
 
+@pytest.mark.lab
 def test_installer_is_idempotent_keeps_the_config_and_says_what_next(installed, tmp_path):
     root, second_run = installed
     app, etc = f"{root}/opt/presence-monitoring", f"{root}/etc/presence-monitoring"
@@ -134,6 +135,7 @@ def assert_token_is_roots_only(root):
     assert token.read_text() == "secret\n"
 
 
+@pytest.mark.lab
 def test_installer_from_a_checkout_copies_only_tracked_files_and_makes_the_token_roots(checkout_after_runs,
                                                                                       tmp_path):
     """Exactly the tracked files, nothing of an older install, and an existing token made 0600 root:root."""
@@ -145,6 +147,7 @@ def test_installer_from_a_checkout_copies_only_tracked_files_and_makes_the_token
     assert_token_is_roots_only(root)
 
 
+@pytest.mark.lab
 def test_installer_from_a_tarball_leaves_out_what_runs_left_and_makes_the_token_roots(checkout_after_runs,
                                                                                      tmp_path):
     """Without git: the same files, owned by root although the source tree is nobody's; the token as above."""
@@ -170,6 +173,7 @@ def unit_for(root, tmp_path):
     return str(path)
 
 
+@pytest.mark.lab
 def test_unit_verifies_and_its_exposure_is_at_most_2(installed, tmp_path):
     require(None if shutil.which("systemd-analyze") else "systemd-analyze is needed (apt-get install systemd)")
     unit = unit_for(installed[0], tmp_path)

@@ -16,6 +16,8 @@ from testbed.scan_probe import network_config
 HOME, IOT = "198.51.100.0/24", "203.0.113.0/24"
 T0 = 1_800_000_000.0
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def two_lans():
