@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import TYPE_CHECKING
 
 from .namespaces import LabError, cmd
 from .programs import FLOOD
-
-if TYPE_CHECKING:
-    from .lan import Lan
 
 
 class Device:
     """One simulated host: its own namespace with ``eth0`` bridged into the LAN.
 
-    ``port`` is the device's veth port on the bridge (in ``lan.bridge_ns``).
+    ``lan`` is the Lan it belongs to; ``port`` its veth port on the bridge (in ``lan.bridge_ns``).
     """
 
-    def __init__(self, lan: "Lan", name: str, ns: str, mac: str, ip: str, port: str = "") -> None:
+    def __init__(self, lan, name: str, ns: str, mac: str, ip: str, port: str = "") -> None:
         self.lan, self.name, self.ns, self.mac, self.ip, self.port = lan, name, ns, mac, ip, port
 
     def __repr__(self) -> str:
