@@ -110,6 +110,16 @@ def nft_lan():
         yield network
 
 
+@pytest.fixture
+def collector():
+    """A carbon-like server on loopback that keeps what it is sent, closed afterwards."""
+    from testbed.graphite_peers import Peer
+
+    server = Peer("carbon")
+    yield server
+    server.close()
+
+
 def write_config(path, raw):
     """Write a config dict as YAML and return its path as a string."""
     import yaml

@@ -121,3 +121,13 @@ class ListSink:
 
     def problem(self):
         return None
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when a test sets `value`."""
+
+    def __init__(self):
+        self.value = 0.0
+
+    def __call__(self):
+        return self.value
