@@ -27,6 +27,11 @@ FORGET_UNKNOWN_AFTER = 30 * 24 * 3600.0
 # unseen go first. Unknown devices only heard, not yet seen by a sweep, are kept apart and fewer.
 MAX_UNKNOWN_DEVICES = 1000
 MAX_HEARD_DEVICES = 256
+# A mapped device unseen this long while its person was home by another source is reported as vanished
+# (a phone's new private address, a new phone): 2 days by default, up to 90 days (tests compress time).
+DEFAULT_VANISHED_AFTER = 2 * 86400.0
+MIN_VANISHED_AFTER = 1.0
+MAX_VANISHED_AFTER = 90 * 86400.0
 # Outages of the LAN remembered per network (the grace clock stands still during each).
 OUTAGES_KEPT = 4
 
@@ -202,3 +207,33 @@ PASSIVE_BURST_PAUSE = 0.01
 SEARCH_FIRST_GAP = 2
 SEARCH_MAX_GAP = 3600.0
 SEARCHES_PER_SWEEP = 1
+
+# `suggest` (presence.history.suggest): whose an unmapped device is. A person is named at this confidence or
+# more, and only after this many of their arrivals and departures (never hours: compressed time works the same)
+# while the device was around. An arrival or departure coincides within this many offline graces. A device on
+# the LAN this share of every person's time out is there whatever anyone does (a TV, a printer). Two people home
+# together this share of the time either was (as in `report`), or who both reach the threshold, are told apart
+# only when the device followed one in at least the minimum of their comings and goings apart, and in the
+# threshold's share of them. A hostname a person's mapped device used takes the confidence this share of the
+# way to 1.
+SUGGEST_THRESHOLD = 0.8
+SUGGEST_MIN_EVENTS = 5
+SUGGEST_COINCIDENCE_GRACES = 2.0
+SUGGEST_ALWAYS_THERE_SHARE = 0.8
+SUGGEST_TOGETHER_SHARE = TOGETHER_SHARE
+SUGGEST_HOSTNAME_WEIGHT = 0.5
+
+# The history's journal (presence.history.journal): its folder beside the state file, the days kept, and
+# bounds against a corrupt or hostile file: a line (a record is about 70 bytes) and a day's file (200
+# devices with 10 stretches a day write about 150 kB; the writer refuses to grow a day past this).
+HISTORY_FOLDER = "history"
+HISTORY_KEEP_DAYS = 28
+MAX_HISTORY_LINE = 4096
+MAX_HISTORY_DAY_BYTES = 4_000_000
+# Home Assistant's history API: the largest answer read (with minimal_response, a state change is about
+# 70 bytes: a person changing state every 5 min for 28 days, times 8 entities, is about 4.5 MB).
+MAX_HA_HISTORY_BYTES = 16_000_000
+# `suggest`: how long Home Assistant may take to answer for the history of every person's entities.
+HA_HISTORY_TIMEOUT = 60.0
+# History records kept in memory while the journal cannot be written (a day of a busy household's).
+HISTORY_MAX_PENDING = 20_000

@@ -4,7 +4,7 @@ import logging
 import math
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from graphite_helper import build_message
 from presence.config import defaults
@@ -15,6 +15,8 @@ from presence.daemon.notify import Notifier
 from presence.daemon.runners import ListenerRunner, SourceRunner, poll_safely
 from presence.state.machine import evaluate, ingest, lan_outages_now
 from presence.state.file import save_state, state_to_dict
+from presence.state.vanished import describe, vanished_devices
+from presence.history.hints import new_address_hint
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +37,15 @@ class Setup:
 class Daemon:
     """Holds the state; folds in reports, and on each tick evaluates, sends and saves."""
 
-    def __init__(self, config, state, sink, state_path, clock=None, notifier=None):
+    def __init__(self, config, state, sink, state_path, clock=None, notifier=None, history=None):
         self.config = config
         self.state = state
         self.sink = sink
         self.state_path = state_path
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier({})
+        # Where closed history records go (presence.history.writer); None: nowhere.
+        self.history = history
         self.reports = queue.Queue()
         self.last_snapshot = None
         self.last_scan = None
@@ -54,6 +58,7 @@ class Daemon:
         self._unhealthy_logged = False
         self._unsent_transitions = []
         self._threads = []
+        self._vanished_said = set()
 
     def ingest(self, report):
         if report.source == "wifi" and report.ok:
@@ -71,6 +76,10 @@ class Daemon:
             log.info("%s", transition.message)
         self._unsent_transitions += transitions
         self.last_snapshot = snapshot
+        if self.state.history_out:
+            if self.history is not None:
+                self.history.write(list(self.state.history_out), at)
+            self.state = replace(self.state, history_out=())
         return snapshot
 
     def tick(self, at):
@@ -81,11 +90,22 @@ class Daemon:
             except queue.Empty:
                 break
         snapshot = self.decide(at)
+        self._say_vanished(at)
         values = metric_values(snapshot) + event_values(self._unsent_transitions)
         self._unsent_transitions = []
         self.sink.send(build_message(self.config.graphite.prefix, values, at))
         self.save(at)
         return snapshot
+
+    def _say_vanished(self, at):
+        # Said once per device; said again only after it was seen and then vanished anew.
+        found = vanished_devices(self.state, self.config, at)
+        for item in found:
+            if item.mac not in self._vanished_said:
+                hint = new_address_hint(self.history.folder, self.state, self.config, at, item.key) \
+                    if self.history is not None else ""
+                log.warning("%s%s", describe(item), hint)
+        self._vanished_said = {item.mac for item in found}
 
     def save(self, now):
         """Write state.json when it changed; return whether what is on disk is current.

@@ -105,16 +105,26 @@ def state_to_dict(state, now):
     return {
         "version": defaults.STATE_VERSION,
         "saved_at": now,
-        "devices": {mac: vars(record) for mac, record in state.devices.items()},
+        "devices": {mac: _device_dict(record) for mac, record in state.devices.items()},
         "people": {key: vars(record) for key, record in state.people.items()},
         "gaps": {mac: list(values) for mac, values in state.gaps.items()},
         "outages": {cidr: [list(span) for span in spans] for cidr, spans in state.outages.items() if spans},
+        "watched": list(state.watched) if state.watched else None,
         "homeassistant": {
             "answered_at": state.ha_answered_at,
             "entities": {entity: {"state": r.state, "home": r.home, "at": r.at}
                          for entity, r in state.entities.items()},
         },
     }
+
+
+def _device_dict(record):
+    # An absent device has no open interval: its `present_since` is left out rather than written as null.
+    fields = vars(record)
+    if record.present_since is None:
+        fields = dict(fields)
+        del fields["present_since"]
+    return fields
 
 
 def state_from_dict(data):
@@ -137,7 +147,19 @@ def state_from_dict(data):
                for cidr, spans in _keyed(data.get("outages"), "outages", _network, "a network", optional=True)}
     return State(devices=devices, people=people, entities=entities, gaps=gaps, outages=outages,
                  ha_answered_at=_time(ha.get("answered_at"), "homeassistant.answered_at", optional=True),
-                 saved_at=saved_at)
+                 saved_at=saved_at, watched=_watched(data.get("watched")))
+
+
+def _watched(value):
+    """`[start, last]` of the current watch of the LAN, or null (also in files written before it was kept)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise StateFileError("watched: not [start, last]")
+    start, last = _time(value[0], "watched[0]"), _time(value[1], "watched[1]")
+    if last < start:
+        raise StateFileError("watched: ends before it starts")
+    return start, last
 
 
 def _network(key):
@@ -178,7 +200,8 @@ def _device(record, where):
                         how=_text(record.get("how", "arp"), f"{where}.how", pattern=_HOW),
                         hostname=_text(record.get("hostname"), f"{where}.hostname", optional=True, printable=True),
                         # Absent from files written before the sources judged it: false until seen again.
-                        personal=_flag(record.get("personal", False), f"{where}.personal"))
+                        personal=_flag(record.get("personal", False), f"{where}.personal"),
+                        present_since=_time(record.get("present_since"), f"{where}.present_since", optional=True))
 
 
 def _person(record, where):
@@ -187,7 +210,9 @@ def _person(record, where):
     return PersonRecord(is_home=is_home, since=_time(record.get("since"), f"{where}.since", optional=True),
                         last_seen=_time(record.get("last_seen"), f"{where}.last_seen", optional=True),
                         last_source=_text(record.get("last_source"), f"{where}.last_source", optional=True,
-                                          limit=defaults.MAX_STATE_SOURCE_TEXT, printable=True))
+                                          limit=defaults.MAX_STATE_SOURCE_TEXT, printable=True),
+                        ha_home=None if record.get("ha_home") is None else _flag(record["ha_home"], f"{where}.ha_home"),
+                        ha_since=_time(record.get("ha_since"), f"{where}.ha_since", optional=True))
 
 
 def _gaps(values, where):

@@ -5,6 +5,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from presence.config import defaults
+from presence.state.intervals import close_absent, continued, ha_answer, track_ha, track_watched
 from presence.state.model import DeviceRecord, Event, PersonRecord, PersonStatus, Snapshot, Transition
 
 
@@ -20,6 +21,9 @@ def ingest(state, report, config):
     if report.source == WIFI_SWEEP:
         state, lan_events = _record_lan_health(state, report, config, first)
         events += lan_events
+        if report.ok and (not report.networks or any(network.up for network in report.networks)):
+            watched, closed = track_watched(state.watched, report.at, config.wifi.offline_grace)
+            state = replace(state, watched=watched, history_out=state.history_out + ((closed,) if closed else ()))
     if not report.ok:
         return state, events
     if report.sightings:
@@ -35,11 +39,14 @@ def ingest(state, report, config):
 
 def evaluate(state, config, now):
     """Decide who is home at `now`; return the new state, a snapshot, transitions and events."""
-    statuses, people, transitions = [], dict(state.people), []
+    statuses, people, transitions, closed = [], dict(state.people), [], []
     for person in config.people:
         status, record, transition = _evaluate_person(state, person, config, now)
+        answer = ha_answer(person, state.entities, config.homeassistant.max_age, now) if config.homeassistant else None
+        record, ha_closed = track_ha(person.key, record, answer, now)
         statuses.append(status)
         people[person.key] = record
+        closed += [ha_closed] if ha_closed else []
         if transition:
             transitions.append(transition)
     present = [mac for mac, device in state.devices.items()
@@ -48,10 +55,13 @@ def evaluate(state, config, now):
     if config.metrics.guest_devices:
         guests = sum(1 for mac in present if mac not in config.mac_owner and state.devices[mac].personal)
     snapshot = Snapshot(at=now, people=tuple(statuses), devices_present_count=len(present), guest_devices=guests)
-    devices = {mac: device for mac, device in state.devices.items()
+    present_now = set(present)  # ignored MACs are never recorded, so this is every device's presence
+    devices, gone = close_absent(state.devices, lambda mac, device: mac in present_now)
+    devices = {mac: device for mac, device in devices.items()
                if mac in config.mac_owner or now - device.last_seen < defaults.FORGET_UNKNOWN_AFTER}
     events, ha_fresh = _freshness_events(state, config, now)
-    new_state = replace(state, people=people, devices=devices, ha_fresh=ha_fresh)
+    new_state = replace(state, people=people, devices=devices, ha_fresh=ha_fresh,
+                        history_out=state.history_out + tuple(closed + gone))
     return new_state, snapshot, transitions, events
 
 
@@ -162,7 +172,7 @@ def _departure_reason(record, person, now):
 
 def _record_sightings(state, sightings, config, swept):
     """Known and people's devices are updated; a new unknown device counts once a sweep sees it."""
-    devices, heard, events = dict(state.devices), dict(state.heard), []
+    devices, heard, events, closed = dict(state.devices), dict(state.heard), [], []
     for sighting in sightings:
         mac = sighting.mac
         if mac in config.ignore_macs:
@@ -175,7 +185,9 @@ def _record_sightings(state, sightings, config, swept):
         if old and old.last_seen > sighting.at:
             devices.setdefault(mac, old)
             continue
-        devices[mac] = _updated(old, sighting)
+        was_present = old is not None and _present(state, config, old, config.grace_for(mac), sighting.at)
+        devices[mac], ended = continued(mac, old, _updated(old, sighting), was_present)
+        closed += [ended] if ended else []
     while len(heard) > defaults.MAX_HEARD_DEVICES:
         heard.pop(next(iter(heard)))
     unknown = [mac for mac in devices if mac not in config.mac_owner]
@@ -189,7 +201,8 @@ def _record_sightings(state, sightings, config, swept):
         bound_hit = True
     elif len(unknown) < defaults.MAX_UNKNOWN_DEVICES * 0.9:
         bound_hit = False
-    return replace(state, devices=devices, heard=heard, unknown_bound_hit=bound_hit), events
+    return replace(state, devices=devices, heard=heard, unknown_bound_hit=bound_hit,
+                   history_out=state.history_out + tuple(closed)), events
 
 
 def _updated(old, sighting):

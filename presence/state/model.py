@@ -12,6 +12,9 @@ class DeviceRecord:
     hostname: str = None
     # Whether it looks like someone's phone or tablet, as the source that saw it last judged.
     personal: bool = False
+    # Since when it is present without a silence longer than its grace (None while absent): the
+    # history's open interval, closed into the journal once the device is gone.
+    present_since: float = None
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,9 @@ class PersonRecord:
     since: float = None
     last_seen: float = None
     last_source: str = None
+    # Home Assistant's answer for this person (None: no fresh answer) and since when it says so.
+    ha_home: bool = None
+    ha_since: float = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,10 @@ class State:
     unknown_bound_hit: bool = False
     # Runtime only: when the state file read at start was written, the last moment anything was known.
     saved_at: float = None
+    # (start, last) of the stretch in which sweeps reached the LAN without a gap longer than the grace.
+    watched: tuple = None
+    # Runtime only: history records closed since the loop last wrote them (presence.history.journal).
+    history_out: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,275 @@
+"""The history on disk: one append-only JSON-lines file per UTC day (`2026-11-27.jsonl`) in a folder
+beside the state file. Each line is one closed interval; the key that names its kind holds its subject:
+
+    {"device":"3a:f1:22:33:44:9c","start":1800000000.5,"end":1800003600,"hostname":"Susans-iPhone","personal":true}
+    {"ha":"susan","home":false,"start":1800000000,"end":1800007200.5}
+    {"watched":true,"start":1800000000,"end":1800086400}
+
+A call's records go to the file of the UTC day of their latest `end`, so no file holds a record that
+ends after its day: a read skips the days before its window, and whole old days are pruned. Times are
+kept to 0.1 s (sweeps are at least 0.5 s apart). A device's hostname and `personal` go with its first
+record in the day's file (and again when they change), not with each of its records.
+
+Appends are not fsynced unless asked: the history is evidence, not accounts. A crash loses at most
+what the kernel had not written yet; a torn last line is skipped on read and cut off by the next append.
+"""
+
+import datetime
+import errno
+import logging
+import os
+import re
+import stat
+
+from presence.config import defaults
+from presence.history import lines
+from presence.history.model import DeviceHistory, History, Interval, PersonHistory
+
+log = logging.getLogger(__name__)
+
+_DAY_FILE = re.compile(r"\d{4}-\d{2}-\d{2}\.jsonl")
+# Per folder, the day file last written and what it already says about each device: {mac: (hostname, personal)}.
+_described = {}
+
+
+def append(folder, records, fsync=False):
+    """Append `records` (dicts as presence.state.intervals makes them) in one write; return the bytes written.
+
+    An invalid record is left out with one warning. Raises OSError when the folder or the day's file
+    cannot be written, or when the day's file is full (MAX_HISTORY_DAY_BYTES); nothing is half-written then.
+    """
+    valid = _valid(records)
+    if not valid:
+        return 0
+    name = _day(max(record["end"] for record in valid)) + ".jsonl"
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    path = os.path.join(folder, name)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        size = _cut_torn_tail(fd, path)
+        known_name, known = _described.get(folder, (None, {}))
+        told = dict(known) if known_name == name and size else {}
+        data = "".join(lines.encode(record, told) for record in valid).encode()
+        if size + len(data) > defaults.MAX_HISTORY_DAY_BYTES:
+            raise OSError(errno.EFBIG, f"the day's history is full ({defaults.MAX_HISTORY_DAY_BYTES:,} bytes)", path)
+        try:
+            _write_all(fd, data)
+            if fsync:
+                os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # the next append must not continue a torn record
+            raise
+    finally:
+        os.close(fd)
+    if fsync and not size:
+        _fsync_folder(folder)
+    _described[folder] = (name, told)
+    return len(data)
+
+
+def read(folder, since, until, extra=()):
+    """Everything in `folder` that overlaps [since, until], clipped to it, with the `extra` records (as for
+    `append`: the intervals still open, Home Assistant's own history); an empty History when there is none.
+
+    Raises OSError only when the folder exists but cannot be listed. A bad file or line is skipped and
+    counted, and each read says so in one log line.
+    """
+    found, problems = _Found(since, until), _Problems(folder)
+    first = _day(since)
+    try:
+        names = sorted(name for name in os.listdir(folder) if _DAY_FILE.fullmatch(name) and name[:10] >= first)
+    except FileNotFoundError:
+        names = []
+    for name in names:
+        data = _read_day(os.path.join(folder, name), name, problems)
+        if data is None:
+            continue
+        rows = data.split(b"\n")
+        if rows[-1]:
+            problems.torn.append(name)
+        for number, line in enumerate(rows[:-1], 1):
+            try:
+                found.add(lines.parse(line))
+            except ValueError as error:
+                problems.bad_line(name, number, str(error))
+    problems.report()
+    for record in _valid(extra, "read"):
+        found.add(lines.unpacked(record))
+    return found.history()
+
+
+def prune(folder, now, keep_days=defaults.HISTORY_KEEP_DAYS):
+    """Delete the day files whose every record ended more than `keep_days` ago; return their names.
+
+    Entries that are not day files are left alone. Raises the first OSError once every file was tried.
+    """
+    cutoff = _day(now - keep_days * 86400)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return []
+    removed, failure = [], None
+    for entry in entries:
+        try:
+            if _DAY_FILE.fullmatch(entry.name) and entry.name[:10] < cutoff and entry.is_file(follow_symlinks=False):
+                os.remove(entry.path)
+                removed.append(entry.name)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            failure = failure or error
+    if removed:
+        log.info("History: removed %d day file(s) older than %d days, up to %s", len(removed), keep_days,
+                 removed[-1])
+    if failure:
+        raise failure
+    return removed
+
+
+def _day(at):
+    return datetime.datetime.fromtimestamp(at, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
+def _valid(records, done="written"):
+    valid, refused = [], []
+    for record in records:
+        try:
+            valid.append(lines.checked(record))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            refused.append(f"{type(error).__name__}: {error}"[:defaults.QUOTED_ANSWER_LENGTH])
+    if refused:
+        log.warning("History: %d record(s) not %s, not valid (first: %s)", len(refused), done, refused[0])
+    return valid
+
+
+def _cut_torn_tail(fd, path):
+    """The file's size once a torn last line (a crash while writing) is cut off."""
+    size = os.fstat(fd).st_size
+    if not size or os.pread(fd, 1, size - 1) == b"\n":
+        return size
+    keep, end = 0, size
+    while end > 0:
+        start = max(0, end - defaults.MAX_HISTORY_LINE)
+        newline = os.pread(fd, end - start, start).rfind(b"\n")
+        if newline >= 0:
+            keep = start + newline + 1
+            break
+        end = start
+    os.ftruncate(fd, keep)
+    log.info("History %s: cut a torn last line of %d bytes (a crash while writing)", path, size - keep)
+    return keep
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_folder(folder):
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_day(path, name, problems):
+    """The file's bytes (at most MAX_HISTORY_DAY_BYTES, cut at a line's end), or None when it cannot be read."""
+    limit = defaults.MAX_HISTORY_DAY_BYTES
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        problems.unreadable(name, "a symbolic link" if error.errno == errno.ELOOP else error.strerror or str(error))
+        return None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            problems.unreadable(name, "a directory" if stat.S_ISDIR(mode) else "not a regular file")
+            return None
+        chunks, size = [], 0
+        while size <= limit and (chunk := os.read(fd, min(defaults.HTTP_READ_CHUNK, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        problems.unreadable(name, error.strerror or str(error))
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if size > limit:
+        problems.unreadable(name, f"over {limit:,} bytes, read in part")
+        data = data[:data.rfind(b"\n", 0, limit) + 1]
+    return data
+
+
+class _Found:
+    """What a read found within its window, per device and person, merged at the end."""
+
+    def __init__(self, since, until):
+        self.since, self.until = since, until
+        self.devices, self.people, self.watched = {}, {}, []
+
+    def add(self, parsed):
+        kind, subject, start, end, details = parsed
+        if end < self.since or start > self.until:
+            return
+        if kind == "device":
+            spans, hostnames, personal = self.devices.setdefault(subject, ([], set(), [False]))
+            spans.append((start, end))
+            if details[0]:
+                hostnames.add(details[0])
+            personal[0] = personal[0] or details[1]
+        elif kind == "ha":
+            home, known = self.people.setdefault(subject, ([], []))
+            known.append((start, end))
+            if details:
+                home.append((start, end))
+        else:
+            self.watched.append((start, end))
+
+    def history(self):
+        devices = {mac: DeviceHistory(mac, self._merged(spans), frozenset(hostnames), personal[0])
+                   for mac, (spans, hostnames, personal) in sorted(self.devices.items())}
+        people = {key: PersonHistory(key, self._merged(home), self._merged(known))
+                  for key, (home, known) in sorted(self.people.items())}
+        return History(devices=devices, people=people, watched=self._merged(self.watched))
+
+    def _merged(self, spans):
+        """The spans clipped to the window, those that touch or overlap joined, oldest first."""
+        merged = []
+        for start, end in sorted(spans):
+            start, end = max(start, self.since), min(end, self.until)
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        return tuple(Interval(start, end) for start, end in merged)
+
+
+class _Problems:
+    """What one read had to skip, said in one log line at the end."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.torn, self.files, self.lines = [], [], {}
+
+    def unreadable(self, name, why):
+        self.files.append(f"{name} ({why})")
+
+    def bad_line(self, name, number, why):
+        counted = self.lines.setdefault(name, [0, f"{number}: {why}"])
+        counted[0] += 1
+
+    def report(self):
+        if self.torn:
+            log.info("History in %s: skipped the torn last line of %s (a crash while writing)", self.folder,
+                     ", ".join(self.torn))
+        if not (self.files or self.lines):
+            return
+        parts = ([f"skipped {', '.join(self.files)}"] if self.files else []) + [
+            f"{name}: skipped {count} bad line(s) (line {first})" for name, (count, first) in self.lines.items()]
+        shown = "; ".join(parts[:5]) + ("; ..." if len(parts) > 5 else "")
+        log.warning("History in %s: %s", self.folder, shown)
