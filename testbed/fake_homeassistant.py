@@ -1,19 +1,24 @@
 """A stand-in for Home Assistant's REST API on loopback, for the HTTP-level client tests.
 
 The tests against a real Home Assistant core belong to the Home Assistant source's own issue;
-this one answers exactly the two endpoints the client reads, in Home Assistant's JSON shape.
+this one answers exactly the endpoints the client reads, in Home Assistant's JSON shape.
 """
 
+import datetime
 import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class FakeHomeAssistant:
-    def __init__(self, token, states=None):
+    def __init__(self, token, states=None, history=None):
         self.token = token
         self.states = dict(states or {})
+        # What the recorder kept: {entity_id: [(epoch seconds, state), ...]} oldest first; None: no history
+        # integration (its endpoint is not found).
+        self.history = history
         self.status = None      # force every answer to this HTTP status
         self.delay = 0.0        # seconds before answering
         self.requests = []      # (path, authorization header)
@@ -45,10 +50,41 @@ class FakeHomeAssistant:
             return 401, {"message": "Unauthorized"}
         if path == "/api/":
             return 200, {"message": "API running."}
+        if path.startswith("/api/history/period/") and self.history is not None:
+            return self.history_period(path)
         entity = path.removeprefix("/api/states/")
         if entity in self.states:
             return 200, {"entity_id": entity, "state": self.states[entity], "attributes": {}}
         return 404, {"message": "Entity not found."}
+
+    def history_period(self, path):
+        """As Home Assistant's recorder answers: per entity its state at the start, then each change before
+        the end; with `minimal_response` only the first names the entity and repeated states are left out."""
+        parts = urlsplit(path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        start = datetime.datetime.fromisoformat(unquote(parts.path.rsplit("/", 1)[1])).timestamp()
+        end = datetime.datetime.fromisoformat(query["end_time"][0]).timestamp() if "end_time" in query \
+            else start + 86400
+        if not query.get("filter_entity_id", [""])[0]:
+            return 400, {"message": "filter_entity_id is missing"}
+        minimal, answer = "minimal_response" in query, []
+        for entity_id in query["filter_entity_id"][0].split(","):
+            changes = self.history.get(entity_id, [])
+            before = [state for at, state in changes if at <= start][-1:]
+            states = [(start, state) for state in before] + [(at, state) for at, state in changes if start < at < end]
+            rows, last = [], None
+            for at, state in states:
+                if minimal and rows and state == last:
+                    continue
+                stamp = datetime.datetime.fromtimestamp(at, datetime.timezone.utc).isoformat()
+                row = {"state": state, "last_changed": stamp}
+                if not (minimal and rows):
+                    row.update(entity_id=entity_id, last_updated=stamp, attributes={})
+                rows.append(row)
+                last = state
+            if rows:
+                answer.append(rows)
+        return 200, answer
 
     def close(self):
         self.server.shutdown()

@@ -13,6 +13,8 @@ from testbed.lab.netns_thread import call_in_netns
 HA_VERSION = "2025.4.4"
 HA_VENV = os.environ.get("PRESENCE_HA_VENV") or os.path.expanduser(f"~/.cache/presence-tests/homeassistant-{HA_VERSION}")
 HASS = os.path.join(HA_VENV, "bin", "hass")
+# The recorder (by default it commits every few seconds) and its history API, both part of default_config.
+RECORDER = "recorder:\n  commit_interval: 0\nhistory:\n"
 
 
 def homeassistant_unavailable_reason():
@@ -23,9 +25,10 @@ def homeassistant_unavailable_reason():
 
 
 class HomeAssistantCore:
-    """`hass -c folder` on 127.0.0.1 of namespace `ns`, with people linked to device trackers."""
+    """`hass -c folder` on 127.0.0.1 of namespace `ns`, with people linked to device trackers; with
+    `recorder`, also its recorder (committing each change at once) and the history API that reads it."""
 
-    def __init__(self, folder, ns, people):
+    def __init__(self, folder, ns, people, recorder=False):
         self.folder, self.ns, self.people = str(folder), ns, people
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -54,7 +57,7 @@ class HomeAssistantCore:
                 logger:
                   default: warning
                 person:
-                """) + persons)
+                """) + persons + (RECORDER if recorder else ""))
 
     def start(self, timeout=120):
         with open(os.path.join(self.folder, "hass.out"), "ab") as out:

@@ -7,8 +7,12 @@ import time
 
 import pytest
 
+from presence.config.load import parse_config
+from presence.config.secrets import Secret
+from presence.sources.homeassistant import HomeAssistantSource
 from tests.conftest import cli, make_config, write_config
 from testbed.daemon_process import DaemonProcess
+from testbed.lab.netns_thread import call_in_netns
 
 TOM_PHONE = "02:00:00:00:06:01"
 TRACKERS = {"nick": ["device_tracker.nick_phone"],
@@ -26,7 +30,7 @@ def home(tmp_path_factory):
     require(lab_unavailable_reason() or homeassistant_unavailable_reason())
     with Lan() as lan:
         lan.add_device("tom", TOM_PHONE, "198.51.100.16")
-        ha = HomeAssistantCore(tmp_path_factory.mktemp("ha"), lan.scanner_ns, TRACKERS)
+        ha = HomeAssistantCore(tmp_path_factory.mktemp("ha"), lan.scanner_ns, TRACKERS, recorder=True)
         try:
             yield lan, ha.start()
         finally:
@@ -155,3 +159,36 @@ def test_check_and_discover_homeassistant(home, tmp_path):
     assert rows["person.nick"] == ["home", "nick"]
     assert rows["device_tracker.charlie_router"] == ["not_home", "-"]
     assert re.search(r"person\.charlie\s", result.stdout)
+
+
+def test_history_reads_back_the_comings_and_goings_home_assistant_recorded(home):
+    lan, ha = home
+    raw = make_config(homeassistant={"url": ha.url})
+    raw["people"][0]["homeassistant_entities"] = ["person.nick"]
+    source = HomeAssistantSource(parse_config(raw).homeassistant, [], Secret(ha.token))
+    ha.set_tracker("device_tracker.nick_phone", "not_home", "gps")
+    ha.wait_for_state("person.nick", "not_home")
+    time.sleep(0.2)
+    start, changed = time.time(), []
+    for state in ["home", "not_home", "home", "home", "Work"]:
+        before = time.time()
+        ha.set_tracker("device_tracker.nick_phone", state, "gps")
+        ha.wait_for_state("person.nick", state)
+        changed.append((before, time.time()))
+        time.sleep(0.3)
+    end = time.time()
+    entities = ["person.nick", "device_tracker.nick_phone", "person.nobody"]
+    deadline = time.monotonic() + 15
+    while True:  # the recorder writes from its own thread: wait for the last change to be in
+        spans = call_in_netns(lan.scanner_ns, source.history, entities, start, end)
+        if len(spans["person.nick"]) == 5 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    nick = spans["person.nick"]
+    # "home" twice is one span; Work means away.
+    assert [home for _, _, home in nick] == [False, True, False, True, False]
+    assert nick[0][0] == pytest.approx(start, abs=1e-6) and nick[-1][1] == end  # the URL's times are in µs
+    for (_, finish, _), (begin, _, _), (before, after) in zip(nick, nick[1:], [changed[i] for i in (0, 1, 2, 4)]):
+        assert finish == begin and before - 0.05 <= begin <= after + 0.05
+    assert [home for _, _, home in spans["device_tracker.nick_phone"]] == [False, True, False, True, False]
+    assert spans["person.nobody"] == []

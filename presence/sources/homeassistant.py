@@ -1,7 +1,9 @@
 """The Home Assistant source: read the mapped entities through its REST API."""
 
+import datetime
 import logging
 import random
+from urllib.parse import quote
 
 from presence import web
 from presence.config import defaults
@@ -101,6 +103,49 @@ class HomeAssistantSource:
                              None if name is None else str(name)[:defaults.MAX_HA_STATE_LENGTH]))
         return sorted(rows)
 
+    def history(self, entity_ids, start, end, timeout=None):
+        """Return {entity_id: [(start, end, home)]}: what Home Assistant's recorder kept of each entity from
+        `start` to `end` (epoch seconds, `end` no later than now), as spans oldest first; `home` as in
+        `says_home` (None: no evidence). An entity the recorder kept nothing of has no spans.
+
+        One request (`timeout`: seconds, else homeassistant.timeout); raises HomeAssistantError.
+        """
+        spans = {entity_id: [] for entity_id in entity_ids}
+        if not spans:
+            return spans
+        path = "/api/history/period"
+        tail = (f"/{_iso(start)}?filter_entity_id={quote(','.join(spans), safe=',')}&end_time={_iso(end)}"
+                "&minimal_response&no_attributes")
+        answer = self._get(path, defaults.MAX_HA_HISTORY_BYTES, missing_ok=True, tail=tail, timeout=timeout)
+        if answer is None:
+            raise HomeAssistantError(f"{self.shown_url}{path} was not found: Home Assistant keeps no history "
+                                     "there (its history integration, part of default_config, is not loaded)",
+                                     "missing")
+        if not isinstance(answer, list):
+            raise self._shape(path, f"answered {_json_kind(answer)}, not a list of entities")
+        for index, states in enumerate(answer):
+            entity_id, changes = self._changes(states, f"{path} (entity {index})")
+            if entity_id in spans:
+                spans[entity_id] = _spans(entity_id, changes, start, end)
+        return spans
+
+    def _changes(self, states, where):
+        """(entity_id, [(epoch seconds, state)]) of one entity's states: the first names the entity."""
+        if not isinstance(states, list):
+            raise self._shape(where, f"answered {_json_kind(states)}, not a list of states")
+        entity_id = self._field(states[0], "entity_id", where) if states else None
+        changes = []
+        for state in states:
+            at = self._field(state, "last_changed", where)
+            try:
+                moment = datetime.datetime.fromisoformat(at)
+            except ValueError:
+                moment = None
+            if moment is None or moment.tzinfo is None:
+                raise self._shape(where, f"answered '{safe(at[:40])}' for 'last_changed', not a time with its zone")
+            changes.append((moment.timestamp(), self._field(state, "state", where)))
+        return entity_id, changes
+
     def read(self, entity_id):
         """Return the entity's state now (as kept: bounded, printable), or None when there is no such entity."""
         return kept_state(self._read_state(entity_id))
@@ -123,10 +168,11 @@ class HomeAssistantSource:
     def _shape(self, path, what):
         return HomeAssistantError(f"{self.shown_url}{path} {what}: is this Home Assistant's address?", "server")
 
-    def _get(self, path, max_bytes, missing_ok=False):
-        """The answer's JSON; None for a 404 when `missing_ok`."""
+    def _get(self, path, max_bytes, missing_ok=False, tail="", timeout=None):
+        """The answer's JSON; None for a 404 when `missing_ok`. `path` names the request in messages; `tail`
+        (more path, a query) follows it in the URL."""
         try:
-            response = web.get(self.url + path, self.timeout, max_bytes, ca_bundle=self.ca_bundle,
+            response = web.get(self.url + path + tail, timeout or self.timeout, max_bytes, ca_bundle=self.ca_bundle,
                                headers={"Authorization": self._authorization, "Accept": "application/json"})
         except web.TlsError as error:
             raise HomeAssistantError(self._tls_problem(error), "unreachable") from None
@@ -173,6 +219,26 @@ class HomeAssistantSource:
 def kept_state(state):
     """A state as kept and shown: printable, and no longer than Home Assistant's own (255 characters)."""
     return None if state is None else safe(state)[:defaults.MAX_HA_STATE_LENGTH]
+
+
+def _iso(at):
+    """Epoch seconds as Home Assistant reads a time in a URL: ISO 8601 in UTC, its `+` escaped."""
+    return quote(datetime.datetime.fromtimestamp(at, datetime.timezone.utc).isoformat(), safe=":")
+
+
+def _spans(entity_id, changes, start, end):
+    """[(start, end, home)] of the states between `start` and `end`, joining neighbours that mean the same."""
+    changes = sorted(changes, key=lambda change: change[0])
+    spans = []
+    for (at, state), until in zip(changes, [change[0] for change in changes[1:]] + [end]):
+        begin, finish, home = max(at, start), min(until, end), says_home(entity_id, state)
+        if finish <= begin:
+            continue
+        if spans and spans[-1][2] is home:
+            spans[-1] = (spans[-1][0], finish, home)
+        else:
+            spans.append((begin, finish, home))
+    return spans
 
 
 def _json_kind(value):
