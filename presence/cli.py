@@ -25,6 +25,8 @@ from presence.state.folder import StateDirError, StateLock, StateLocked, check_s
 from presence.state.machine import reprobe_targets
 from presence.state.file import load_state, peek_state
 from presence.commands.stats import run_stats
+from presence.commands.suggest import run_suggest
+from presence.history.writer import HistoryWriter
 from presence.sources.network_interfaces import ScanError
 from presence.daemon.notify import Notifier
 from presence.sources.listener import WifiListener
@@ -65,9 +67,25 @@ def build_parser():
                           help="keep sweeping; print devices as they appear and vanish (Ctrl-C to stop)")
     discover.add_argument("--homeassistant", action="store_true",
                           help="list Home Assistant's person.* and device_tracker.* entities instead")
+    suggest = commands.add_parser(
+        "suggest", help="whose each unmapped device is, from the history (start here to map devices)",
+        description="Hold each unmapped device's comings and goings against each person's (Home Assistant, "
+                    "their other devices) and name whose it is, with the evidence.")
+    suggest_output = suggest.add_mutually_exclusive_group()
+    suggest_output.add_argument("--json", action="store_true", help="print JSON, best first")
+    suggest_output.add_argument("--yaml", action="store_true", help="print the `macs:` entries to paste")
+    suggest.add_argument("--threshold", type=_share, default=defaults.SUGGEST_THRESHOLD, metavar="0..1",
+                         help=f"the confidence that names a person (default {defaults.SUGGEST_THRESHOLD})")
     stats = commands.add_parser("stats", help="silence gaps per device, to choose a grace period",
                                 description="Show each mapped device's silences while its person was home.")
     stats.add_argument("--json", action="store_true", help="print JSON")
+    _add_report(commands)
+    commands.add_parser("check", help="validate the config and try every endpoint; non-zero exit on failure",
+                        description="Validate the config and try the raw socket, Home Assistant and Graphite.")
+    return parser
+
+
+def _add_report(commands):
     report = commands.add_parser(
         "report", help="what the home uses when nobody is there: occupancy against electricity, from Graphite",
         description="Read presence and the household's electricity from Graphite's render API and report "
@@ -87,9 +105,6 @@ def build_parser():
                                   "report.energy_counter)")
     report.add_argument("--json", action="store_true", help="print JSON")
     report.add_argument("--png", metavar="FILE", help="also draw a figure (needs matplotlib)")
-    commands.add_parser("check", help="validate the config and try every endpoint; non-zero exit on failure",
-                        description="Validate the config and try the raw socket, Home Assistant and Graphite.")
-    return parser
 
 
 def main(argv=None):
@@ -110,7 +125,9 @@ def main(argv=None):
         print(error, file=sys.stderr)
         return exits.EX_CONFIG
     if command == "check":
-        return run_check(config, sys.stdout)
+        state_path = args.state or config.state_file
+        return run_check(config, sys.stdout, state_path, beside_state(state_path, defaults.HISTORY_FOLDER),
+                         SystemClock().now())
     if command == "report":
         # Imported here: the daemon never needs the report's modules (about 23 ms at start-up).
         from presence.report.command import run_report
@@ -119,6 +136,10 @@ def main(argv=None):
     state_path = args.state or config.state_file
     if command == "stats":
         return run_stats(config, peek_state(state_path), sys.stdout, args.json)
+    if command == "suggest":
+        token = _optional_token(config)
+        return run_suggest(config, token, peek_state(state_path), beside_state(state_path, defaults.HISTORY_FOLDER),
+                           SystemClock().now(), args, sys.stdout)
     if command == "discover":
         return discover(config, peek_state(state_path), args)
     where = "--state" if args.state else f"{config.path}: state_file"
@@ -138,8 +159,9 @@ def main(argv=None):
 def run_daemon(command, config, config_path, token, state_path, dry_run, reload_requested):
     clock = SystemClock()
     state = load_state(state_path, clock.now())
+    history = HistoryWriter(beside_state(state_path, defaults.HISTORY_FOLDER), clock.now())
     daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
-                    notifier=Notifier() if command == "run" else None)
+                    notifier=Notifier() if command == "run" else None, history=history)
     daemon.reload_requested = reload_requested
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)
@@ -187,9 +209,35 @@ def make_sink(config, dry_run, state_path):
     graphite = config.graphite
     if dry_run or not graphite.host:
         return StdoutSink()
-    folder = os.path.join(os.path.dirname(os.path.abspath(state_path)), defaults.SPOOL_FOLDER)
+    folder = beside_state(state_path, defaults.SPOOL_FOLDER)
     spool = Spool(folder, max_bytes=int(graphite.spool_max_mb * 1_000_000))
     return GraphiteSender(graphite.host, graphite.port, spool=spool)
+
+
+def _optional_token(config):
+    """The token for Home Assistant's recorder history, when there is one: `suggest` also works without."""
+    if not config.homeassistant:
+        return None
+    try:
+        return read_token(config.homeassistant, config.path)
+    except ConfigError as error:
+        log.warning("Home Assistant's history is not read: %s", str(error).splitlines()[-1].strip())
+        return None
+
+
+def beside_state(state_path, name):
+    """A folder next to the state file (the spool, the history): the same place the service may write."""
+    return os.path.join(os.path.dirname(os.path.abspath(state_path)), name)
+
+
+def _share(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
+    return value
 
 
 def make_listeners(config, known_ips):

@@ -10,10 +10,13 @@ from presence import exits, web
 from presence.config import defaults
 from presence.config.model import ConfigError
 from presence.config.secrets import read_token
+from presence.history.hints import new_address_hint
 from presence.safe_text import safe
 from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource
 from presence.sources.network_interfaces import ScanError, interface_groups, link_problem, route_interface
 from presence.sources.wifi import ArpSweeper
+from presence.state.file import peek_state
+from presence.state.vanished import describe, vanished_devices
 
 
 class Outcome(Enum):
@@ -135,10 +138,24 @@ CHECKS = (("config", check_config), ("scan", check_scan), ("homeassistant", chec
           ("graphite", check_graphite), ("retention", check_retention))
 
 
-def run_check(config, out):
+def check_devices(config, state_path, history_folder, now):
+    """WARN for each person's device unseen for wifi.vanished_after while another source saw them home."""
+    state = peek_state(state_path)
+    found = vanished_devices(state, config, now)
+    if not found:
+        return CheckResult(Outcome.OK, f"no person's device unseen for {config.wifi.vanished_after / 86400:g} days "
+                                       "while its person was home")
+    return CheckResult(Outcome.WARN, "; ".join(describe(item) + new_address_hint(history_folder, state, config, now,
+                                                                                 item.key) for item in found))
+
+
+def run_check(config, out, state_path=None, history_folder=None, now=None):
     """Run every check; print one line each; return EX_OK when none failed, else EX_FAILURE."""
     failed = False
-    for name, check in CHECKS:
+    checks = list(CHECKS)
+    if state_path:
+        checks.append(("devices", lambda config: check_devices(config, state_path, history_folder, now)))
+    for name, check in checks:
         result = check(config)
         failed |= result.outcome is Outcome.FAIL
         # Messages carry text from Home Assistant and Graphite: never let it drive the terminal.

@@ -85,6 +85,8 @@ class WifiConfig:
     scan_interval: float = defaults.DEFAULT_SCAN_INTERVAL
     offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
     wake_knock: bool = True
+    # A person's device unseen this long while another source says they were home: said once.
+    vanished_after: float = defaults.DEFAULT_VANISHED_AFTER
 
 
 @dataclass(frozen=True)

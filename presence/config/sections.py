@@ -11,7 +11,7 @@ TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "peopl
             "report"}
 _NETWORK_KEYS = {"interface", "cidrs"}
 _CIDR_ENTRY_KEYS = {"cidr", "interface"}
-_WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock"}
+_WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock", "vanished_after"}
 METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
@@ -88,9 +88,12 @@ def wifi_section(check, raw):
     grace = check.number(section.get("offline_grace", defaults.DEFAULT_OFFLINE_GRACE), "wifi.offline_grace",
                          0, defaults.MAX_OFFLINE_GRACE, unit=" s")
     grace_covers_a_scan(check, grace, scan, "wifi.offline_grace")
+    vanished = check.number(section.get("vanished_after", defaults.DEFAULT_VANISHED_AFTER), "wifi.vanished_after",
+                            defaults.MIN_VANISHED_AFTER, defaults.MAX_VANISHED_AFTER, unit=" s")
     return WifiConfig(scan_interval=scan or defaults.DEFAULT_SCAN_INTERVAL,
                       offline_grace=defaults.DEFAULT_OFFLINE_GRACE if grace is None else grace,
-                      wake_knock=check.boolean(section.get("wake_knock", True), "wifi.wake_knock"))
+                      wake_knock=check.boolean(section.get("wake_knock", True), "wifi.wake_knock"),
+                      vanished_after=defaults.DEFAULT_VANISHED_AFTER if vanished is None else vanished)
 
 
 def grace_covers_a_scan(check, grace, scan_interval, path):

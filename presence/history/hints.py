@@ -1,0 +1,24 @@
+"""What the history says of a vanished device: the unmapped device that most looks like its new address."""
+
+import logging
+
+from presence.config import defaults
+from presence.history import journal
+from presence.history.suggest import suggest
+from presence.state.intervals import open_records
+
+log = logging.getLogger(__name__)
+
+
+def new_address_hint(folder, state, config, now, key):
+    """`; 3a:f1:..:9c looks like its new private address (0.94): see 'suggest'`, or "" when none does."""
+    try:
+        history = journal.read(folder, now - defaults.HISTORY_KEEP_DAYS * 86400, now, extra=open_records(state, now))
+        found = [item for item in suggest(history, config, now) if item.person == key]
+    except Exception as error:  # a hint must never cost the warning itself
+        log.debug("No hint for %s's vanished device: %s", key, error, exc_info=True)
+        return ""
+    if not found:
+        return ""
+    best = found[0]
+    return f"; {best.mac} looks like its new private address ({best.confidence:.2f}): see 'suggest'"
