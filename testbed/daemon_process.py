@@ -45,7 +45,7 @@ class DaemonProcess:
                 if stamp >= since and len(tick) == self.lines_per_tick and predicate(tick):
                     return stamp
             time.sleep(0.1)
-        pytest.fail(f"condition not met within {timeout} s; last ticks: {self.last_ticks()}")
+        pytest.fail(f"condition not met within {timeout} s; last ticks: {self.last_ticks()}; stderr: {self.stderr[-5:]}")
 
     def stop(self, signum):
         """Send `signum`; return the exit status and how long the daemon took to exit."""
