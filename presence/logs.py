@@ -26,3 +26,12 @@ def setup_logging(level=defaults.DEFAULT_LOG_LEVEL, environ=os.environ):
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("scapy").setLevel(logging.ERROR)
+
+
+def error_once(logger, previous, error, message, *args):
+    """Log an OSError at ERROR (`message` % (*args, its reason)) unless its reason is `previous`: a failure
+    that repeats every tick is said once per kind. Return the reason."""
+    reason = error.strerror or str(error)
+    if reason != previous:
+        logger.error(message, *args, reason)
+    return reason

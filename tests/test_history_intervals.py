@@ -104,3 +104,22 @@ def test_another_device_of_the_person_is_evidence_too():
     state = run(State(), quick, wifi(T0, old_phone, laptop), T0, wifi(T0 + 7200, laptop), T0 + 7200)
     assert [(v.mac, v.by) for v in vanished_devices(state, quick, T0 + 7200)] == [(old_phone, laptop)]
     assert vanished_devices(state, quick, T0 + 3000) == []
+
+
+def test_the_writer_keeps_what_it_cannot_write_says_so_once_and_writes_it_later(tmp_path, caplog):
+    from presence.history import journal
+    from presence.history.writer import HistoryWriter
+
+    caplog.set_level("INFO")
+    blocker = tmp_path / "history"
+    blocker.write_text("a file where the history's folder should be")
+    writer = HistoryWriter(str(blocker), T0)
+    records = [{"kind": "watched", "start": T0 + i, "end": T0 + i + 0.5} for i in range(3)]
+    for record in records:
+        writer.write([record], T0 + 10)
+    assert caplog.text.count("Cannot write the device history") == 1 and len(writer.pending) == 3
+    blocker.unlink()
+    writer.write([], T0 + 20)
+    assert writer.pending == [] and "Device history written to" in caplog.text
+    assert [(item.start, item.end) for item in journal.read(str(blocker), T0, T0 + 60).watched] == \
+        [(T0 + i, T0 + i + 0.5) for i in range(3)]

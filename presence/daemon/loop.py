@@ -17,6 +17,7 @@ from presence.state.machine import evaluate, ingest, lan_outages_now
 from presence.state.file import save_state, state_to_dict
 from presence.state.vanished import describe, vanished_devices
 from presence.history.hints import new_address_hint
+from presence.logs import error_once
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +118,8 @@ class Daemon:
         try:
             save_state(self.state_path, self.state, now)
         except OSError as error:
-            reason = error.strerror or str(error)
-            if reason != self._save_error:
-                log.error("Cannot save state to %s: %s; keeping it in memory and retrying every tick",
-                          self.state_path, reason)
-                self._save_error = reason
+            self._save_error = error_once(log, self._save_error, error, "Cannot save state to %s: %s; keeping it "
+                                          "in memory and retrying every tick", self.state_path)
             return False
         if self._save_error:
             log.info("State saved to %s again", self.state_path)

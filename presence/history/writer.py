@@ -5,6 +5,7 @@ import logging
 
 from presence.config import defaults
 from presence.history import journal
+from presence.logs import error_once
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,8 @@ class HistoryWriter:
         try:
             journal.append(self.folder, self.pending)
         except OSError as error:
-            reason = error.strerror or str(error)
-            if reason != self.error:
-                log.error("Cannot write the device history to %s: %s; keeping it in memory and retrying",
-                          self.folder, reason)
-                self.error = reason
+            self.error = error_once(log, self.error, error, "Cannot write the device history to %s: %s; keeping it "
+                                    "in memory and retrying", self.folder)
             return
         if self.error:
             log.info("Device history written to %s again%s", self.folder,
