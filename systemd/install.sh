@@ -22,7 +22,7 @@ UNIT="$ROOT/etc/systemd/system/presence-monitoring.service"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 ITEMS=(presence presence_to_graphite.py graphite_helper.py requirements.txt README.md docs graphite systemd)
 # What a developer's runs leave in a tree that is not a git checkout (a tarball); none of it is the project.
-LEFT_BY_RUNS=(.git .venv __pycache__ '*.pyc' graphite-spool state.json 'state.json.*' '*.corrupt-*'
+LEFT_BY_RUNS=(.git .venv __pycache__ '*.pyc' graphite-spool device-history state.json 'state.json.*' '*.corrupt-*'
               presence/people_config.yaml)
 # The service's dynamic user must be able to read the code, whatever root's umask is.
 umask 022

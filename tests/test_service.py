@@ -27,7 +27,8 @@ INSTALLED_ITEMS = ("presence", "presence_to_graphite.py", "graphite_helper.py", 
 # What a developer's runs leave in the tree: none of it may reach /opt.
 LEFT_BY_RUNS = ("state.json", "state.json.corrupt-1", "graphite-spool/1700000000.txt", ".venv/pyvenv.cfg",
                 "presence/state.json", "presence/state.json.corrupt-1", "presence/people_config.yaml",
-                "presence/graphite-spool/1700000000.txt", "presence/__pycache__/cli.cpython-311.pyc")
+                "presence/graphite-spool/1700000000.txt", "presence/__pycache__/cli.cpython-311.pyc",
+                "device-history/2026-11-27.jsonl", "presence/device-history/2026-11-27.jsonl")
 # In a checkout, neither tracked nor ignored, such as a module not `git add`ed yet: the installer names it.
 NOT_ADDED = "presence/not_added_yet.py"
 # systemd's DefaultTimeoutStartSec, which the unit does not override.

@@ -226,7 +226,7 @@ SUGGEST_HOSTNAME_WEIGHT = 0.5
 # The history's journal (presence.history.journal): its folder beside the state file, the days kept, and
 # bounds against a corrupt or hostile file: a line (a record is about 70 bytes) and a day's file (200
 # devices with 10 stretches a day write about 150 kB; the writer refuses to grow a day past this).
-HISTORY_FOLDER = "history"
+HISTORY_FOLDER = "device-history"
 HISTORY_KEEP_DAYS = 28
 MAX_HISTORY_LINE = 4096
 MAX_HISTORY_DAY_BYTES = 4_000_000
