@@ -13,6 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that gave up first (the timeout tests) leaves a broken pipe: nothing went wrong here.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeHomeAssistant:
     def __init__(self, token, states=None, history=None):
         self.token = token
@@ -103,10 +110,3 @@ def main():
 
 if __name__ == "__main__":
     main()
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request, client_address):
-        # A client that gave up first (the timeout tests) leaves a broken pipe: nothing went wrong here.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
