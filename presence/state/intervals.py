@@ -41,17 +41,6 @@ def close_absent(devices, is_present):
     return updated, closed
 
 
-def ha_answer(person, entities, max_age, now):
-    """True when a fresh reading of one of the person's entities says home, False when fresh readings say
-    not home, None when Home Assistant gives no fresh evidence (or is not configured)."""
-    fresh = [reading.home for entity in person.homeassistant_entities
-             if (reading := entities.get(entity)) is not None and reading.home is not None
-             and now < reading.at + max_age]
-    if not fresh:
-        return None
-    return any(fresh)
-
-
 def track_ha(key, record, answer, now):
     """The person's record with Home Assistant's answer at `now`, and the interval of the answer it ends."""
     if answer == record.ha_home:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from presence.config import defaults
-from presence.state.intervals import close_absent, continued, ha_answer, track_ha, track_watched
+from presence.state.intervals import close_absent, continued, track_ha, track_watched
 from presence.state.model import DeviceRecord, Event, PersonRecord, PersonStatus, Snapshot, Transition
 
 
@@ -41,9 +41,7 @@ def evaluate(state, config, now):
     """Decide who is home at `now`; return the new state, a snapshot, transitions and events."""
     statuses, people, transitions, closed = [], dict(state.people), [], []
     for person in config.people:
-        status, record, transition = _evaluate_person(state, person, config, now)
-        answer = ha_answer(person, state.entities, config.homeassistant.max_age, now) if config.homeassistant else None
-        record, ha_closed = track_ha(person.key, record, answer, now)
+        status, record, transition, ha_closed = _evaluate_person(state, person, config, now)
         statuses.append(status)
         people[person.key] = record
         closed += [ha_closed] if ha_closed else []
@@ -68,12 +66,13 @@ def evaluate(state, config, now):
 def _evaluate_person(state, person, config, now):
     present = [(state.devices[mac].last_seen, mac) for mac in person.macs
                if mac in state.devices and _present(state, config, state.devices[mac], person.offline_grace, now)]
-    ha_home = []
+    fresh = {}
     if config.homeassistant:
         max_age = config.homeassistant.max_age
-        ha_home = [(reading.at, entity) for entity in person.homeassistant_entities
-                   if (reading := state.entities.get(entity)) and reading.home
-                   and now < reading.at + max_age]
+        fresh = {entity: reading for entity in person.homeassistant_entities
+                 if (reading := state.entities.get(entity)) and reading.home is not None
+                 and now < reading.at + max_age}
+    ha_home = [(reading.at, entity) for entity, reading in fresh.items() if reading.home]
     since_seen = None
     if config.metrics.seconds_since_seen:
         seen = [state.devices[mac].last_seen for mac in person.macs if mac in state.devices]
@@ -92,7 +91,9 @@ def _evaluate_person(state, person, config, now):
         reason = record.last_source if status.is_home else _departure_reason(record, person, now)
         transition = Transition(key=person.key, is_home=status.is_home, at=now, reason=reason)
         record = replace(record, is_home=status.is_home, since=now)
-    return status, record, transition
+    # Home Assistant's answer for the history: home, not home, or no fresh evidence at all (None).
+    record, ha_closed = track_ha(person.key, record, bool(ha_home) if fresh else None, now)
+    return status, record, transition, ha_closed
 
 
 def reprobe_targets(state, config):
