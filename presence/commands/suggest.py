@@ -5,9 +5,8 @@ import logging
 
 from presence import exits
 from presence.config import defaults
-from presence.history import journal
+from presence.history.hints import kept_history
 from presence.history.suggest import suggest
-from presence.state.intervals import open_records
 from presence.safe_text import safe
 from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource
 
@@ -32,8 +31,7 @@ def ha_records(config, token, since, now):
 
 def run_suggest(config, token, state, folder, now, args, out):
     """Work out and print the suggestions; return the exit status."""
-    since = now - defaults.HISTORY_KEEP_DAYS * 86400
-    history = journal.read(folder, since, now, extra=open_records(state, now) + ha_records(config, token, since, now))
+    history = kept_history(folder, state, now, ha_records(config, token, now - defaults.HISTORY_KEEP_DAYS * 86400, now))
     found = suggest(history, config, now, args.threshold)
     return print_suggestions(config, found, out, as_json=args.json, as_yaml=args.yaml)
 

@@ -10,11 +10,17 @@ from presence.state.intervals import open_records
 log = logging.getLogger(__name__)
 
 
+def kept_history(folder, state, now, extra=()):
+    """All the history keeps up to `now`: the journal's days, the intervals still open in `state`, and `extra`
+    records (Home Assistant's own history)."""
+    since = now - defaults.HISTORY_KEEP_DAYS * 86400
+    return journal.read(folder, since, now, extra=open_records(state, now) + list(extra))
+
+
 def new_address_hint(folder, state, config, now, key):
     """`; 3a:f1:..:9c looks like its new private address (0.94): see 'suggest'`, or "" when none does."""
     try:
-        history = journal.read(folder, now - defaults.HISTORY_KEEP_DAYS * 86400, now, extra=open_records(state, now))
-        found = [item for item in suggest(history, config, now) if item.person == key]
+        found = [item for item in suggest(kept_history(folder, state, now), config, now) if item.person == key]
     except Exception as error:  # a hint must never cost the warning itself
         log.debug("No hint for %s's vanished device: %s", key, error, exc_info=True)
         return ""
