@@ -5,35 +5,28 @@ susan arriving, tom leaving, a guest's phone, and an electricity series the test
 """
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import pytest
 
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
+from testbed.dashboard_render import (all_queries, dashboard, default, expand, panel_png, panel_query,
+                                      people_options, render)
 from tests.conftest import ROOT, make_config, write_config
 from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason
 from testbed.lab.netns_thread import call_in_netns
 
-DASHBOARD = os.path.join(ROOT, "grafana", "presence.json")
 PEOPLE = {"nick": "02:00:00:00:01:01", "susan": "02:00:00:00:02:01", "tom": "02:00:00:00:06:01"}
-POWER = "home.energy.power"
+POWER = default("power")
 # Keys Grafana's dashboard model does not describe: the import envelope, the built-in annotation's
 # marker, and the Graphite plugin's own annotation query fields.
 OUTSIDE_THE_MODEL = re.compile(r"^\.(__inputs|__requires|annotations\.list\[0\]\.builtIn|"
                                r"annotations\.list\[\d\]\.target\.(refId|target|textEditor|fromAnnotations))$")
-
-
-def dashboard():
-    with open(DASHBOARD) as handle:
-        return json.load(handle)
 
 
 def dropped_keys(ours, theirs, path=""):
@@ -120,37 +113,6 @@ def graphite(tmp_path_factory):
         web.stop()
 
 
-def render(url, targets, start, end, fmt="json", **options):
-    query = [("target", t) for t in targets] + [("from", str(start)), ("until", str(end)), ("format", fmt)]
-    query += [(key, str(value)) for key, value in options.items()]
-    with urllib.request.urlopen(f"{url}/render?{urllib.parse.urlencode(query)}", timeout=30) as response:
-        body = response.read()
-    return json.loads(body) if fmt == "json" else body
-
-
-def people_options(url):
-    """What Grafana lists for `$person`: `${prefix}.*` from graphite-web, filtered by the variable's regex."""
-    variable = next(v for v in dashboard()["templating"]["list"] if v["name"] == "person")
-    regex = re.compile(variable["regex"].strip("/"))
-    with urllib.request.urlopen(f"{url}/metrics/find?query=home.presence.*", timeout=30) as response:
-        names = [node["text"] for node in json.loads(response.read())]
-    return sorted(name for name in names if regex.match(name))
-
-
-def expand(expression, person):
-    """Interpolate as Grafana does for Graphite: several values become `{a,b}`."""
-    people = person if isinstance(person, str) else "{" + ",".join(person) + "}"
-    return (expression.replace("${prefix}", "home.presence").replace("$person", people)
-            .replace("$power", POWER))
-
-
-def all_queries():
-    board = dashboard()
-    queries = [(panel["title"], t["target"]) for panel in board["panels"] for t in panel["targets"]]
-    queries += [(a["name"], a["target"]["target"]) for a in board["annotations"]["list"][1:]]
-    return queries
-
-
 def values_of(series):
     return [value for value, _ in series["datapoints"] if value is not None]
 
@@ -199,19 +161,14 @@ def test_every_query_returns_the_scenario(graphite, selection):
 
 
 @pytest.mark.lab
-def test_each_panel_renders_to_png(graphite, tmp_path):
+def test_each_panel_renders_to_png(graphite):
+    """As scripts/dashboard_pictures.py draws docs/img/panel-*.png, annotations included: every target,
+    wrapped in graphite-web's display functions, still returns its series."""
     url, start, end = graphite
-    folder = os.path.join(ROOT, "docs", "img") if os.environ.get("PRESENCE_WRITE_DOCS_IMG") else str(tmp_path)
-    os.makedirs(folder, exist_ok=True)
+    people = people_options(url)
     for panel in dashboard()["panels"]:
-        right = {o["matcher"]["options"] for o in panel["fieldConfig"]["overrides"]
-                 if {"id": "custom.axisPlacement", "value": "right"} in o["properties"]}
-        targets = [expand(t["target"], people_options(url)) for t in panel["targets"]]
-        # The panel's right axis, as graphite-web draws one.
-        targets = [f"secondYAxis({t})" if any(f"'{name}'" in t for name in right) else t for t in targets]
-        png = render(url, targets, start, end, fmt="png", width=900, height=260, lineMode="staircase",
-                     title=panel["title"], hideLegend="false", yMin=0, yMinRight=0)
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
-        name = re.sub(r"[^a-z0-9]+", "-", panel["title"].lower()).strip("-")
-        with open(os.path.join(folder, f"panel-{name}.png"), "wb") as handle:
-            handle.write(png)
+        targets, _ = panel_query(url, panel, start, end, people, annotations=True)
+        for target in targets:
+            assert any(values_of(s) for s in render(url, [target], start, end)), (panel["title"], target)
+        png = panel_png(url, panel, start, end, people, annotations=True)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000, panel["title"]
