@@ -28,7 +28,9 @@ class FakeClock:
         self.start = self._now = float(start)
         self._lock = threading.Condition()
         self._parked = {}  # thread -> (deadline, ready)
-        self._waiters = set()  # every thread that ever waited here
+        # Every thread that ever waited here, and the one that made the clock and drives the code under test:
+        # before its first wait (starting the source threads), time must not move for the others.
+        self._waiters = {threading.current_thread()}
         self._timers = []  # heap of (at, order, action)
         self._order = itertools.count()
         self._activity = 0
