@@ -1,5 +1,9 @@
-"""A real Home Assistant core (from a cached venv) inside the lab's scanner namespace."""
+"""A real Home Assistant core (from a cached venv) inside the lab's scanner namespace.
 
+scripts/install-homeassistant makes the venv (`make test` runs it): the newest release for the newest CPython
+there is, 2025.4.4 on 3.13, 2025.1.4 on 3.12 or 2024.3.3 on 3.11; the same tests hold on each."""
+
+import glob
 import os
 import subprocess
 import textwrap
@@ -10,17 +14,39 @@ import requests
 from testbed.carbon import free_port, stop_process
 from testbed.lab.netns_thread import call_in_netns
 
-HA_VERSION = "2025.4.4"
-HA_VENV = os.environ.get("PRESENCE_HA_VENV") or os.path.expanduser(f"~/.cache/presence-tests/homeassistant-{HA_VERSION}")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INSTALLER = os.path.join(ROOT, "scripts", "install-homeassistant")
+
+
+def _venv():
+    """PRESENCE_HA_VENV (`make test` sets it; empty: there is none), else the venv the installer picks here."""
+    if "PRESENCE_HA_VENV" in os.environ:
+        return os.environ["PRESENCE_HA_VENV"]
+    try:
+        return subprocess.run([INSTALLER, "--path"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+HA_VENV = _venv()
 HASS = os.path.join(HA_VENV, "bin", "hass")
 # The recorder (by default it commits every few seconds) and its history API, both part of default_config.
 RECORDER = "recorder:\n  commit_interval: 0\nhistory:\n"
 
 
+def installed_version():
+    """The homeassistant release in HA_VENV, or None."""
+    found = glob.glob(os.path.join(HA_VENV, "lib", "python3*", "site-packages", "homeassistant-*.dist-info"))
+    return os.path.basename(found[0])[len("homeassistant-"):-len(".dist-info")] if HA_VENV and found else None
+
+
 def homeassistant_unavailable_reason():
-    if not os.access(HASS, os.X_OK):
-        return (f"a real Home Assistant is needed: `make homeassistant` installs homeassistant=={HA_VERSION} into "
-                f"{HA_VENV} (needs CPython 3.13, e.g. from pyenv)")
+    if not HA_VENV:
+        return ("a real Home Assistant is needed, and it needs CPython 3.11, 3.12 or 3.13: "
+                "scripts/install-homeassistant says what to install")
+    if not (os.access(HASS, os.X_OK) and os.path.exists(os.path.join(HA_VENV, ".installed"))):
+        return (f"a real Home Assistant is needed: scripts/install-homeassistant (`make test` runs it) installs it "
+                f"into {HA_VENV} (once, about 3 minutes)")
     return None
 
 
@@ -66,7 +92,8 @@ class HomeAssistantCore:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"hass exited with {self.proc.returncode}; see {self.log_file}")
+                raise RuntimeError(f"hass ({installed_version()}) exited with {self.proc.returncode}; "
+                                   f"see {self.log_file}")
             try:
                 if self.call("get", "/api/", auth=False).status_code in (200, 401):
                     break
@@ -74,7 +101,8 @@ class HomeAssistantCore:
                 pass
             time.sleep(0.3)
         else:
-            raise RuntimeError(f"Home Assistant did not answer on {self.url} within {timeout} s")
+            raise RuntimeError(f"Home Assistant {installed_version()} did not answer on {self.url} within {timeout} s; "
+                               f"see {self.log_file}")
         if self.token is None:
             self.token = self._onboard()
         return self
