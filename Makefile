@@ -4,13 +4,14 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || command -
 VENV := .venv
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-# The tests' real Home Assistant: a cached venv outside the repo (about 3 minutes and 600 MB once).
-HA_VERSION := 2025.4.4
-HA_FRONTEND := 20250411.0
-HA_VENV ?= $(HOME)/.cache/presence-tests/homeassistant-$(HA_VERSION)
-HA_PYTHON ?= $(shell ls $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3 /usr/bin/python3.13 2>/dev/null | head -n 1)
+# The tests' real parts that are not Debian packages, cached outside the repo: a Home Assistant venv
+# for the newest Python here (scripts/install-homeassistant says which release goes with which Python)
+# and a Debian root of this machine's release that the real-systemd tests boot.
+CACHE := $(HOME)/.cache/presence-tests
+HA_VENV ?= $(shell scripts/install-homeassistant --path)
+SYSTEMD_ROOT := $(CACHE)/debian-root-$(shell . /etc/os-release 2>/dev/null; echo $${VERSION_CODENAME:-unknown})
 
-.PHONY: demo report-demo test venv homeassistant clean
+.PHONY: demo report-demo test test-host venv homeassistant systemd-root clean
 
 venv: $(STAMP)
 
@@ -33,18 +34,19 @@ report-demo: venv
 # tests/parallel.py says how they are spread; `pytest -m "not lab" tests` runs only the quick ones.
 TEST_WORKERS ?= 8
 
-test: venv homeassistant
-	PRESENCE_HA_VENV=$(HA_VENV) $(VENV)/bin/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup tests
+# As root on Debian or Ubuntu, `make test` first installs the packages the tests use
+# (scripts/test-packages.txt); elsewhere it says what is missing and the tests that need it skip.
+test: test-host venv homeassistant systemd-root
+	PRESENCE_HA_VENV=$(HA_VENV) $(VENV)/bin/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup tests
 
-# Without CPython 3.13 this only says so: the Home Assistant tests then skip (and fail under CI).
+test-host:
+	@scripts/test-host
+
 homeassistant:
-	@if [ -f $(HA_VENV)/.installed ]; then exit 0; fi; \
-	if [ -z "$(HA_PYTHON)" ]; then echo "No CPython 3.13: the real Home Assistant tests will be skipped" >&2; exit 0; fi; \
-	echo "Installing homeassistant==$(HA_VERSION) into $(HA_VENV) (once, about 3 minutes)"; \
-	$(HA_PYTHON) -m venv $(HA_VENV) && \
-	$(HA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-	  homeassistant==$(HA_VERSION) home-assistant-frontend==$(HA_FRONTEND) && \
-	touch $(HA_VENV)/.installed
+	@scripts/install-homeassistant
+
+systemd-root:
+	@if [ "$$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null; then scripts/debian-root $(SYSTEMD_ROOT); fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache
