@@ -11,7 +11,7 @@ CACHE := $(HOME)/.cache/presence-tests
 HA_VENV ?= $(shell scripts/install-homeassistant --path)
 SYSTEMD_ROOT := $(CACHE)/debian-root-$(shell . /etc/os-release 2>/dev/null; echo $${VERSION_CODENAME:-unknown})
 
-.PHONY: demo report-demo test test-host venv homeassistant systemd-root clean
+.PHONY: demo report-demo test demo-packages test-packages venv homeassistant systemd-root clean
 
 venv: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-demo: venv
+demo: demo-packages venv
 	$(VENV)/bin/python scripts/demo.py
 
 # The report on the tests' synthetic household (needs graphite-web: apt-get install graphite-web).
@@ -34,13 +34,16 @@ report-demo: venv
 # tests/parallel.py says how they are spread; `pytest -m "not lab" tests` runs only the quick ones.
 TEST_WORKERS ?= 8
 
-# As root on Debian or Ubuntu, `make test` first installs the packages the tests use
-# (scripts/test-packages.txt); elsewhere it says what is missing and the tests that need it skip.
-test: test-host venv homeassistant systemd-root
+# As root on Debian or Ubuntu, `make demo` and `make test` first install the packages they use
+# (scripts/packages.txt); elsewhere they say what is missing, and the tests that need it skip.
+test: test-packages venv homeassistant systemd-root
 	PRESENCE_HA_VENV=$(HA_VENV) $(VENV)/bin/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup tests
 
-test-host:
-	@scripts/test-host
+demo-packages:
+	@scripts/install-packages --demo
+
+test-packages:
+	@scripts/install-packages
 
 homeassistant:
 	@scripts/install-homeassistant
