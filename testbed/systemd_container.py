@@ -193,14 +193,14 @@ class Container:
         """The container's PID 1 (as this machine numbers it): the child of nspawn that is 1 in its namespace.
 
         nspawn forks helpers too, for a moment, so its first child need not be the one."""
-        children = subprocess.run(["pgrep", "-P", str(self.nspawn.pid)], capture_output=True, text=True).stdout
-        for pid in children.split():
+        for pid in filter(str.isdigit, os.listdir("/proc")):  # not pgrep: procps is not on a minimal Debian
             try:
                 with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
-                    nspid = next((line.split()[1:] for line in handle if line.startswith("NSpid:")), [])
-            except FileNotFoundError:
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            except (FileNotFoundError, ProcessLookupError):
                 continue
-            if len(nspid) > 1 and nspid[-1] == "1":
+            nspid = fields.get("NSpid", "").split()
+            if fields.get("PPid", "").strip() == str(self.nspawn.pid) and len(nspid) > 1 and nspid[-1] == "1":
                 return int(pid)
         return None
 

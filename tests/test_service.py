@@ -185,7 +185,7 @@ def test_unit_verifies_and_its_exposure_is_at_most_2(installed, tmp_path):
     exposure = float(re.search(r"Overall exposure level for \S+: ([\d.]+)", security.stdout).group(1))
     assert exposure <= 2.0, security.stdout
     for setting in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=78", "AmbientCapabilities=CAP_NET_RAW",
-                    "ExecReload=/bin/kill -HUP $MAINPID", "StartLimitIntervalSec=", "StartLimitBurst=",
+                    "ExecReload=/bin/sh -c 'kill -HUP $MAINPID'", "StartLimitIntervalSec=", "StartLimitBurst=",
                     "CapabilityBoundingSet=CAP_NET_RAW", "StateDirectory=presence-monitoring",
                     "LoadCredential=ha_token:", "RestrictAddressFamilies=AF_PACKET AF_NETLINK AF_INET AF_INET6 AF_UNIX"):
         assert setting in open(UNIT).read()

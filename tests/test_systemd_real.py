@@ -245,6 +245,20 @@ def test_a_restart_invents_no_departure(home):
     assert "nick: home -> away" not in journal_after(box, cursor)
 
 
+def test_reload_applies_an_edited_config_in_the_same_process(home):
+    """`systemctl reload` runs the unit's ExecReload (SIGHUP to the daemon) under the unit's sandbox."""
+    box = everyday(home)
+    before, cursor = box.show(UNIT, "MainPID")["MainPID"], box.cursor()
+    people = yaml.safe_load(household(home))["people"] + [{"name": "Mo", "macs": ["02:00:00:00:05:01"]}]
+    box.write(CONFIG, household(home, people=people))
+    reloaded = box.systemctl("reload", UNIT)
+    assert reloaded.returncode == 0, reloaded.stderr + status(box)
+    wait_for("the reload in the journal", lambda: f"Reloaded {CONFIG}: 4 people" in journal_after(box, cursor), 10, box)
+    # The daemon said RELOADING=1; the unit is active again once it says READY=1.
+    wait_for("active again", lambda: box.show(UNIT, "ActiveState")["ActiveState"] == "active", 10, box)
+    assert box.show(UNIT, "MainPID")["MainPID"] == before
+
+
 def test_stop_returns_within_the_stop_timeout_and_leaves_it_inactive(home):
     box = everyday(home)
     asked = time.monotonic()
