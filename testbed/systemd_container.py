@@ -205,9 +205,11 @@ class Container:
         return None
 
     def run(self, *argv, timeout=60):
-        """Run argv in the container (all its namespaces); text output captured."""
-        return subprocess.run(["nsenter", "-t", str(self.leader), "-a", *argv], capture_output=True, text=True,
-                              errors="replace", timeout=timeout)
+        """Run argv in the container (all its namespaces, its root and working folder); text output captured.
+
+        -r -w: without them, a test run inside a chroot would keep the chroot's root and miss the container's."""
+        return subprocess.run(["nsenter", "-t", str(self.leader), "-a", "-r", "-w", *argv], capture_output=True,
+                              text=True, errors="replace", timeout=timeout)
 
     def systemctl(self, *args, timeout=60):
         return self.run("systemctl", "--no-pager", *args, timeout=timeout)
