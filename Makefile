@@ -7,9 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # The tests' real parts that are not Debian packages, cached outside the repo: a Home Assistant venv
 # for the newest Python here (scripts/install-homeassistant says which release goes with which Python)
 # and a Debian root of this machine's release that the real-systemd tests boot.
-CACHE := $(HOME)/.cache/presence-tests
 HA_VENV ?= $(shell scripts/install-homeassistant --path)
-SYSTEMD_ROOT := $(CACHE)/debian-root-$(shell . /etc/os-release 2>/dev/null; echo $${VERSION_CODENAME:-unknown})
 
 .PHONY: demo report-demo test demo-packages test-packages venv homeassistant systemd-root clean
 
@@ -50,7 +48,7 @@ homeassistant:
 	@if [ "$$(id -u)" -eq 0 ]; then scripts/install-homeassistant; fi
 
 systemd-root:
-	@if [ "$$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null; then scripts/debian-root $(SYSTEMD_ROOT); fi
+	@if [ "$$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null; then scripts/debian-root; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache

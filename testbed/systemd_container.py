@@ -8,11 +8,9 @@ the thread that started it dies.
 
 import atexit
 import ctypes
-import fcntl
 import glob
 import itertools
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -21,7 +19,7 @@ import time
 
 # The repository root, found from here: testbed/ does not import from tests/.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CACHE = os.path.expanduser("~/.cache/presence-tests")
+DEBIAN_ROOT = os.path.join(ROOT, "scripts", "debian-root")
 COPY_PREFIX = "presence-systemd-"
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 PR_SET_PDEATHSIG = 1
@@ -34,15 +32,9 @@ class ContainerError(RuntimeError):
     """Installing into the root or booting it failed (the message says where to look)."""
 
 
-def codename():
-    with open("/etc/os-release", encoding="utf-8") as handle:
-        found = re.search(r"^VERSION_CODENAME=\"?([^\"\n]*)", handle.read(), re.M)
-    return found.group(1) if found and found.group(1) else "unknown"
-
-
 def cached_root():
-    """Where scripts/debian-root keeps the root of this machine's release."""
-    return os.path.join(CACHE, f"debian-root-{codename()}")
+    """Where scripts/debian-root keeps the root of this machine's release (it says; it owns the path)."""
+    return subprocess.run([DEBIAN_ROOT, "--path"], capture_output=True, text=True, check=True).stdout.strip()
 
 
 def systemd_unavailable_reason():
@@ -58,14 +50,7 @@ def systemd_unavailable_reason():
 
 def build_root():
     """Build the cached root when it is missing (about a minute, once); None when there is one, else why not."""
-    os.makedirs(CACHE, exist_ok=True)
-    lock = os.open(CACHE, os.O_RDONLY)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may be building it
-        result = subprocess.run([os.path.join(ROOT, "scripts", "debian-root"), cached_root()], capture_output=True,
-                                text=True, timeout=900)
-    finally:
-        os.close(lock)
+    result = subprocess.run([DEBIAN_ROOT], capture_output=True, text=True, timeout=900)
     if result.returncode:
         return f"scripts/debian-root could not build {cached_root()}: {result.stderr.strip()[-500:]}"
     return None
