@@ -11,14 +11,16 @@ from presence.config import defaults
 from presence.commands.check import run_check
 from presence import exits
 from presence.config.model import ConfigError
-from presence.config.secrets import read_token
+from presence.config.mqtt_topics import own_entities_mapped, own_output
+from presence.config.secrets import read_mqtt_password, read_token
 from presence.config.load import default_config_path, load_config
 from presence.commands.discover import run_discover, run_discover_homeassistant, run_watch
-from presence.sources.homeassistant import HomeAssistantSource
+from presence.sources.homeassistant import HomeAssistantSource, loop_problem
 from presence.logs import setup_logging
 from presence.daemon.clock import SystemClock
 from presence.daemon.loop import Daemon, Setup
 from presence.sink.graphite import GraphiteSender
+from presence.sink.mqtt import MqttPublisher, PrintingPublisher
 from presence.sink.spool import Spool
 from presence.sink.stdout import StdoutSink
 from presence.state.folder import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
@@ -57,7 +59,8 @@ def build_parser():
                        ("once", "one full cycle: scan, poll, update state, send one set of metrics")):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--dry-run", action="store_true",
-                             help="print the Graphite lines to stdout instead of sending them")
+                             help="print the Graphite lines (and with an mqtt section, the MQTT messages) to stdout "
+                                  "instead of sending them")
     discover = commands.add_parser("discover", help="list devices on the LAN that no person claims",
                                    description="Sweep the LAN and list unmapped, non-ignored devices.")
     output = discover.add_mutually_exclusive_group()
@@ -118,9 +121,11 @@ def main(argv=None):
         signal.signal(signal.SIGHUP, _reload_on(reload_requested, config_path))
     try:
         config = load_config(config_path)
-        token = None
+        token = password = None
         if config.homeassistant and command in ("run", "once"):
             token = read_token(config.homeassistant, config.path)
+        if config.mqtt and command in ("run", "once") and not args.dry_run:
+            password = read_mqtt_password(config.mqtt, config.path)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return exits.EX_CONFIG
@@ -151,17 +156,26 @@ def main(argv=None):
         return exits.EX_TEMPFAIL if isinstance(error, StateLocked) else exits.EX_CONFIG
     try:
         remove_stale_temp_files(state_path)
-        return run_daemon(command, config, config_path, token, state_path, args.dry_run, reload_requested)
+        return run_daemon(command, config, config_path, (token, password), state_path, args.dry_run,
+                          reload_requested)
+    except ConfigError as error:  # mqtt.ca_file, found unusable when the publisher is made
+        print(error, file=sys.stderr)
+        return exits.EX_CONFIG
     finally:
         lock.release()
 
 
-def run_daemon(command, config, config_path, token, state_path, dry_run, reload_requested):
+def run_daemon(command, config, config_path, secrets, state_path, dry_run, reload_requested):
     clock = SystemClock()
+    token, password = secrets
+    publisher = make_publisher(config, dry_run, password)
+    for path, entity in own_entities_mapped(config):
+        log.warning("%s: %s", path, loop_problem(entity, entity))
     state = load_state(state_path, clock.now())
     history = HistoryWriter(beside_state(state_path, defaults.HISTORY_FOLDER), clock.now())
     daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
-                    notifier=Notifier() if command == "run" else None, history=history)
+                    notifier=Notifier() if command == "run" else None, history=history,
+                    publisher=publisher and publisher.start())
     daemon.reload_requested = reload_requested
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)
@@ -175,11 +189,35 @@ def run_daemon(command, config, config_path, token, state_path, dry_run, reload_
         if new.state_file != config.state_file:
             log.warning("Reload: state_file is now %s, but the daemon keeps %s until it restarts",
                         new.state_file, state_path)
+        for path, entity in own_entities_mapped(new):
+            log.warning("%s: %s", path, loop_problem(entity, entity))
         changed = new.graphite != daemon.config.graphite
+        publisher = None
+        if new.mqtt != daemon.config.mqtt:
+            # Made now, so that a bad mqtt section refuses the reload; started once the old one is closed.
+            new_password = read_mqtt_password(new.mqtt, new.path) if new.mqtt and not dry_run else None
+            publisher = make_publisher(new, dry_run, new_password) or _NoPublisher()
         return Setup(new, make_sources(new, new_token, known_ips, daemon), make_listeners(new, known_ips),
-                     make_sink=(lambda: make_sink(new, dry_run, state_path)) if changed else None)
+                     make_sink=(lambda: make_sink(new, dry_run, state_path)) if changed else None,
+                     make_publisher=publisher and publisher.start)
 
     return run_forever(daemon, sources, make_listeners(config, known_ips), reload)
+
+
+def make_publisher(config, dry_run, password):
+    """None without an mqtt section; the printer for `--dry-run`; else the MQTT publisher, not yet started."""
+    if config.mqtt is None:
+        return None
+    if dry_run:
+        return PrintingPublisher(config, sys.stdout)
+    return MqttPublisher(config, password)
+
+
+class _NoPublisher:
+    """What replaces the publisher when a reload removes the mqtt section."""
+
+    def start(self):
+        return None
 
 
 def discover(config, state, args):
@@ -253,7 +291,8 @@ def make_sources(config, token, known_ips, daemon):
     sources = [(wifi, config.wifi.scan_interval)]
     entities = [e for person in config.people for e in person.homeassistant_entities]
     if config.homeassistant and entities:
-        sources.append((HomeAssistantSource(config.homeassistant, dict.fromkeys(entities), token),
+        sources.append((HomeAssistantSource(config.homeassistant, dict.fromkeys(entities), token,
+                                            own=own_output(config)),
                         config.homeassistant.poll_interval))
     return sources
 

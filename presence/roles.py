@@ -1,4 +1,4 @@
-"""The narrow interfaces between the parts: what a source, a listener, a sink and a clock must offer."""
+"""The narrow interfaces between the parts: what a source, a listener, a sink, a publisher and a clock must offer."""
 
 import queue
 import threading
@@ -31,6 +31,23 @@ class Sink(Protocol):
     """Takes one tick's metric lines; never blocks the loop. `problem()` says why data waits, if it does."""
 
     def send(self, message: bytes) -> None: ...
+
+    def close(self, timeout: float = None) -> None: ...
+
+    def alive(self) -> bool: ...
+
+    def problem(self) -> str | None: ...
+
+
+class Publisher(Protocol):
+    """Told every decision at once (Home Assistant over MQTT); never blocks the loop, never raises for a
+    broker that is away."""
+
+    def publish(self, snapshot, state) -> None: ...
+
+    def reconfigure(self, config) -> None: ...
+
+    def settle(self, timeout: float) -> None: ...
 
     def close(self, timeout: float = None) -> None: ...
 

@@ -78,7 +78,8 @@ def test_check_all_ok_then_each_failure(lan, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines] == [["ok", "config"], ["ok", "scan"], ["ok", "homeassistant"],
-                                                   ["ok", "graphite"], ["skip", "retention"], ["ok", "devices"]]
+                                                   ["ok", "graphite"], ["skip", "mqtt"], ["skip", "retention"],
+                                                   ["ok", "devices"]]
     assert lines[2].endswith("API running.; person.nick=home, person.charlie=not_home, device_tracker.charlie_gps=Work")
 
     missing_url = start_fake_ha(lan, "person.nick=home")

@@ -7,6 +7,7 @@ import pytest
 from presence import roles
 from presence.daemon.clock import SystemClock
 from presence.sink.graphite import GraphiteSender
+from presence.sink.mqtt import MqttPublisher, PrintingPublisher
 from presence.sink.stdout import StdoutSink
 from presence.sources.homeassistant import HomeAssistantSource
 from presence.sources.listener import WifiListener
@@ -22,7 +23,8 @@ def members(protocol):
 
 @pytest.mark.parametrize("part, role", [
     (WifiSource, roles.PolledSource), (HomeAssistantSource, roles.PolledSource), (WifiListener, roles.Listener),
-    (GraphiteSender, roles.Sink), (StdoutSink, roles.Sink), (SystemClock, roles.Clock), (FakeClock, roles.Clock)])
+    (GraphiteSender, roles.Sink), (StdoutSink, roles.Sink), (MqttPublisher, roles.Publisher),
+    (PrintingPublisher, roles.Publisher), (SystemClock, roles.Clock), (FakeClock, roles.Clock)])
 def test_each_part_offers_its_roles_methods_with_the_same_parameters(part, role):
     wanted = members(role)
     assert wanted, role

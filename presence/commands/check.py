@@ -8,11 +8,13 @@ from urllib.parse import urlencode
 
 from presence import exits, web
 from presence.config import defaults
+from presence.commands.check_mqtt import probe_broker
 from presence.config.model import ConfigError
+from presence.config.mqtt_topics import own_entities_mapped, own_output
 from presence.config.secrets import read_token
 from presence.history.hints import new_address_hint
 from presence.safe_text import safe
-from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource
+from presence.sources.homeassistant import HomeAssistantError, HomeAssistantSource, loop_problem
 from presence.sources.network_interfaces import ScanError, interface_groups, link_problem, route_interface
 from presence.sources.wifi import ArpSweeper
 from presence.state.file import peek_state
@@ -69,15 +71,21 @@ def check_homeassistant(config):
         return CheckResult(Outcome.SKIP, "not configured (from_homeassistant is always 0)")
     entities = [e for person in config.people for e in person.homeassistant_entities]
     try:
-        source = HomeAssistantSource(ha, entities, read_token(ha, config.path))
+        source = HomeAssistantSource(ha, entities, read_token(ha, config.path), own=own_output(config))
         message = source.ping()
         readings = {entity: source.read(entity) for entity in entities}
+        loops = {entity: source.echo_of(entity) for entity, state in readings.items() if state is not None}
     except ConfigError as error:
         return CheckResult(Outcome.FAIL, "; ".join(error.problems))
     except HomeAssistantError as error:
         return CheckResult(Outcome.FAIL, str(error))
     missing = [entity for entity, state in readings.items() if state is None]
     shown = ", ".join(f"{entity}={state or 'MISSING'}" for entity, state in readings.items())
+    echoes = [loop_problem(entity, own) for entity, own in loops.items() if own] + \
+        [f"{path}: {loop_problem(entity, entity)}" for path, entity in own_entities_mapped(config)
+         if entity not in loops or not loops[entity]]
+    if echoes:
+        return CheckResult(Outcome.FAIL, f"{source.shown_url}: a loop: {'; '.join(echoes)}")
     if missing:
         return CheckResult(Outcome.FAIL, f"{source.shown_url}: no such entity: {', '.join(missing)} "
                                          f"(see `discover --homeassistant`); {shown}")
@@ -134,8 +142,15 @@ def check_retention(config, now=None):
     return CheckResult(Outcome.OK, f"{target} is stored at {step} s steps (sent every {sent} s)")
 
 
+def check_mqtt(config):
+    if config.mqtt is None:
+        return CheckResult(Outcome.SKIP, "no mqtt section: Home Assistant gets no presence from this daemon")
+    ok, text = probe_broker(config)
+    return CheckResult(Outcome.OK if ok else Outcome.FAIL, text)
+
+
 CHECKS = (("config", check_config), ("scan", check_scan), ("homeassistant", check_homeassistant),
-          ("graphite", check_graphite), ("retention", check_retention))
+          ("graphite", check_graphite), ("mqtt", check_mqtt), ("retention", check_retention))
 
 
 def check_devices(config, state_path, history_folder, now):

@@ -49,11 +49,25 @@ DEFAULT_HA_STALE_POLLS = 3
 # A retry after a failed poll comes this share earlier or later at random: never in step with others.
 HA_RETRY_JITTER = 0.25
 # Bounds on what Home Assistant may send: one entity's answer, all of `/api/states` (a large home is
-# a few MB), a state as kept (Home Assistant's own limit), and a token read from a credential file.
+# a few MB), a state as kept (Home Assistant's own limit), and a secret (token, password) read from a credential file.
 MAX_HA_ENTITY_BYTES = 1_000_000
 MAX_HA_STATES_BYTES = 64_000_000
 MAX_HA_STATE_LENGTH = 255
-MAX_HA_TOKEN_LENGTH = 4096
+MAX_SECRET_LENGTH = 4096
+# MQTT (`mqtt:`): Home Assistant's discovery prefix, our own topics' root, where the password comes from.
+DEFAULT_MQTT_PORT = 1883
+DEFAULT_MQTT_TLS_PORT = 8883
+DEFAULT_MQTT_PASSWORD_ENV = "MQTT_PASSWORD"
+MQTT_CREDENTIAL_NAME = "mqtt_password"
+DEFAULT_DISCOVERY_PREFIX = "homeassistant"
+DEFAULT_MQTT_BASE_TOPIC = "presence"
+DEFAULT_MQTT_CLIENT_ID_PREFIX = "presence-"
+# The broker hears of a dead connection after 1.5 keepalives and then publishes our last will.
+MQTT_KEEPALIVE = 30
+# After a lost connection: retry after 1 s, doubling up to this.
+MQTT_MAX_RECONNECT_DELAY = 30
+# How long to wait for the broker: a TCP and TLS connect, and in `check` its answers (CONNACK, PUBACK).
+MQTT_TIMEOUT = 5.0
 # HTTP (Home Assistant, the render API): answers are read in chunks of this size; this many characters
 # of a peer's own text (an error page, a redirect's address, an error's) are quoted in a message.
 HTTP_READ_CHUNK = 64 * 1024

@@ -7,15 +7,17 @@ import yaml
 
 from presence.config import defaults
 from presence.config.model import (Config, ConfigError, GraphiteConfig, HomeAssistantConfig, MetricsConfig,
-                                   NetworkConfig, Person, ReportConfig, WifiConfig, shown_text)
+                                   MqttConfig, NetworkConfig, Person, ReportConfig, WifiConfig, shown_text)
 from presence.config.checker import Checker
 from presence.config.people import people_section, person_key
 from presence.config.sections import (METRICS_KEYS, TOP_KEYS, graphite_section, homeassistant_section,
-                                      ignore_macs_section, network_section, report_section, wifi_section)
+                                      ignore_macs_section, mqtt_section, network_section, report_section,
+                                      wifi_section)
 
 # The model's names belong to this module's interface too: callers import them from here.
-__all__ = ["Config", "ConfigError", "GraphiteConfig", "HomeAssistantConfig", "MetricsConfig", "NetworkConfig",
-           "Person", "ReportConfig", "WifiConfig", "default_config_path", "load_config", "parse_config", "person_key"]
+__all__ = ["Config", "ConfigError", "GraphiteConfig", "HomeAssistantConfig", "MetricsConfig", "MqttConfig",
+           "NetworkConfig", "Person", "ReportConfig", "WifiConfig", "default_config_path",
+           "load_config", "parse_config", "person_key"]
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -122,8 +124,9 @@ def parse_config(raw, path="<config>"):
     metrics = MetricsConfig(**{key: check.boolean(section.get(key, False), f"metrics.{key}")
                                for key in sorted(METRICS_KEYS)})
     report = report_section(check, raw.get("report", {}), graphite)
+    mqtt = mqtt_section(check, raw.get("mqtt"))
     if check.problems:
         raise ConfigError(path, check.problems)
     return Config(path=path, network=network, wifi=wifi, homeassistant=homeassistant,
                   graphite=graphite, state_file=state_file, people=tuple(people),
-                  ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics, report=report)
+                  ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics, report=report, mqtt=mqtt)

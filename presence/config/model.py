@@ -115,6 +115,23 @@ class HomeAssistantConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """Where to publish presence for Home Assistant; the password is read at start, never kept here."""
+
+    host: str
+    port: int = defaults.DEFAULT_MQTT_PORT
+    tls: bool = False
+    ca_file: str = None
+    verify_tls: bool = True
+    username: str = None
+    password_env: str = defaults.DEFAULT_MQTT_PASSWORD_ENV
+    # None: `presence-` and the host name.
+    client_id: str = None
+    discovery_prefix: str = defaults.DEFAULT_DISCOVERY_PREFIX
+    base_topic: str = defaults.DEFAULT_MQTT_BASE_TOPIC
+
+
+@dataclass(frozen=True)
 class GraphiteConfig:
     host: str = None
     port: int = defaults.DEFAULT_GRAPHITE_PORT
@@ -148,6 +165,7 @@ class Config:
     ignore_macs: frozenset = frozenset()
     metrics: MetricsConfig = MetricsConfig()
     report: ReportConfig = ReportConfig()
+    mqtt: MqttConfig = None
     mac_owner: dict = field(default_factory=dict, compare=False)
 
     def grace_for(self, mac):

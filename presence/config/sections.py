@@ -5,10 +5,11 @@ import re
 
 from presence.config import defaults
 from presence.config.checker import describe
-from presence.config.model import GraphiteConfig, HomeAssistantConfig, NetworkConfig, ReportConfig, WifiConfig, shown
+from presence.config.model import (GraphiteConfig, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
+                                   WifiConfig, shown)
 
 TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics",
-            "report"}
+            "report", "mqtt"}
 _NETWORK_KEYS = {"interface", "cidrs"}
 _CIDR_ENTRY_KEYS = {"cidr", "interface"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock", "vanished_after"}
@@ -16,6 +17,11 @@ METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
 _REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezone", "timeout"}
+_MQTT_KEYS = {"host", "port", "tls", "ca_file", "verify_tls", "username", "password_env", "client_id",
+              "discovery_prefix", "base_topic"}
+_TOPIC = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_USERNAME = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _IFACE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -148,6 +154,46 @@ def graphite_section(check, raw):
                           prefix=prefix or defaults.DEFAULT_PREFIX,
                           send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
                           spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url)
+
+
+def mqtt_section(check, raw):
+    if raw is None:
+        return None
+    section = check.mapping(raw, "mqtt", _MQTT_KEYS)
+    host = section.get("host")
+    if host is None:
+        check.fail("mqtt.host", "missing: the MQTT broker Home Assistant uses, e.g. homeassistant.local or 192.168.1.10")
+    else:
+        host = check.string(host, "mqtt.host", what="a host name or address")
+    ca_file = section.get("ca_file")
+    if ca_file is not None:
+        ca_file = check.file_path(ca_file, "mqtt.ca_file", "the path of a CA certificate file")
+    tls = check.boolean(section.get("tls", ca_file is not None), "mqtt.tls")
+    if ca_file and not tls:
+        check.fail("mqtt.ca_file", "set, but mqtt.tls is false: remove one of them")
+    port = check.number(section.get("port", defaults.DEFAULT_MQTT_TLS_PORT if tls else defaults.DEFAULT_MQTT_PORT),
+                        "mqtt.port", 1, 65535, integer=True)
+    username = section.get("username")
+    if username is not None:
+        username = check.string(username, "mqtt.username", _USERNAME, "a user name on one line")
+    password_env = check.string(section.get("password_env", defaults.DEFAULT_MQTT_PASSWORD_ENV), "mqtt.password_env",
+                                _ENV_NAME, "an environment variable name")
+    client_id = section.get("client_id")
+    if client_id is not None:
+        client_id = check.string(client_id, "mqtt.client_id", _CLIENT_ID, "1 to 64 of A-Z, a-z, 0-9, _, . and -")
+    topics = {key: check.string(section.get(key, default), f"mqtt.{key}", _TOPIC,
+                                "a topic of [A-Za-z0-9_-] parts joined by /, without wildcards")
+              for key, default in (("discovery_prefix", defaults.DEFAULT_DISCOVERY_PREFIX),
+                                   ("base_topic", defaults.DEFAULT_MQTT_BASE_TOPIC))}
+    if topics["base_topic"] and topics["base_topic"] == topics["discovery_prefix"]:
+        check.fail("mqtt.base_topic", "must differ from mqtt.discovery_prefix: Home Assistant reads everything "
+                                      "under that prefix as discovery")
+    return MqttConfig(host=host or "", port=port or defaults.DEFAULT_MQTT_PORT, tls=tls, ca_file=ca_file,
+                      verify_tls=check.boolean(section.get("verify_tls", True), "mqtt.verify_tls"),
+                      username=username, password_env=password_env or defaults.DEFAULT_MQTT_PASSWORD_ENV,
+                      client_id=client_id,
+                      discovery_prefix=topics["discovery_prefix"] or defaults.DEFAULT_DISCOVERY_PREFIX,
+                      base_topic=topics["base_topic"] or defaults.DEFAULT_MQTT_BASE_TOPIC)
 
 
 def report_section(check, raw, graphite):

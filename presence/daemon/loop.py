@@ -33,15 +33,21 @@ class Setup:
     listeners: list
     # Builds the new sink when the Graphite settings changed (None: keep the one running).
     make_sink: object = None
+    # Builds the new MQTT publisher when the mqtt section changed (None: keep the one running, if any,
+    # told of the new config).
+    make_publisher: object = None
 
 
 class Daemon:
     """Holds the state; folds in reports, and on each tick evaluates, sends and saves."""
 
-    def __init__(self, config, state, sink, state_path, clock=None, notifier=None, history=None):
+    def __init__(self, config, state, sink, state_path, clock=None, notifier=None, history=None, publisher=None):
         self.config = config
         self.state = state
         self.sink = sink
+        # Where each decision goes at once (presence.sink.mqtt, to Home Assistant); None: nowhere.
+        self.publisher = publisher
+        self._publish_error = None
         self.state_path = state_path
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier({})
@@ -77,6 +83,7 @@ class Daemon:
             log.info("%s", transition.message)
         self._unsent_transitions += transitions
         self.last_snapshot = snapshot
+        self._publish(snapshot)
         if self.state.history_out:
             if self.history is not None:
                 self.history.write(list(self.state.history_out), at)
@@ -97,6 +104,17 @@ class Daemon:
         self.sink.send(build_message(self.config.graphite.prefix, values, at))
         self.save(at)
         return snapshot
+
+    def _publish(self, snapshot):
+        if self.publisher is None:
+            return
+        try:
+            self.publisher.publish(snapshot, self.state)
+        except Exception as error:  # publishing for Home Assistant must never stop the metrics
+            if repr(error) != self._publish_error:
+                log.error("Publishing to MQTT failed: %s: %s", type(error).__name__, error,
+                          exc_info=log.isEnabledFor(logging.DEBUG))
+            self._publish_error = repr(error)
 
     def _say_vanished(self, at):
         # Said once per device; said again only after it was seen and then vanished anew.
@@ -136,6 +154,9 @@ class Daemon:
                 source.close()
         snapshot = self.tick(tick_time(self.clock.now(), self.config.graphite.send_interval))
         self.sink.close()
+        if self.publisher is not None:
+            self.publisher.settle(defaults.MQTT_TIMEOUT)
+            self.publisher.close()
         return snapshot
 
     def run(self, sources, stop, listeners=(), reload=None):
@@ -202,6 +223,12 @@ class Daemon:
             # The old sender spools what it could not deliver before the new one reads the spool.
             self.sink.close(timeout=defaults.SHUTDOWN_DEADLINE)
             self.sink = setup.make_sink()
+        if setup.make_publisher is not None:
+            if self.publisher is not None:
+                self.publisher.close(timeout=defaults.SHUTDOWN_DEADLINE)
+            self.publisher = setup.make_publisher()
+        elif self.publisher is not None:
+            self.publisher.reconfigure(setup.config)
         self.config = setup.config
         log.info("Reloaded %s: %d people", setup.config.path, len(setup.config.people))
         generation = self._start(setup.sources, setup.listeners, stop)
@@ -217,9 +244,10 @@ class Daemon:
         for cidr, (since, reason) in sorted(lan_outages_now(self.state).items()):
             problems.append(f"LAN {cidr} unreachable for {self.clock.now() - since:.0f} s ({reason}), "
                             "presence held")
-        sink_problem = self.sink.problem()
-        if sink_problem:
-            problems.append(sink_problem)
+        for part in (self.sink, self.publisher):
+            problem = part.problem() if part is not None else None
+            if problem:
+                problems.append(problem)
         if self._save_error:
             problems.append(f"state not saved: {self._save_error}")
         return "; ".join(problems + [line])
@@ -249,6 +277,8 @@ class Daemon:
         """None when every thread of the daemon lives, else what died."""
         if not self.sink.alive():
             return "the Graphite sender thread has stopped"
+        if self.publisher is not None and not self.publisher.alive():
+            return "the MQTT publisher thread has stopped"
         dead = [thread.name for thread in self._threads if not thread.is_alive()]
         if dead:
             return f"thread {', '.join(dead)} has stopped"
@@ -276,6 +306,8 @@ class Daemon:
         for thread in self._threads:
             thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - self.clock.monotonic()))
         saved = self.save(self.clock.now())
+        if self.publisher is not None:
+            self.publisher.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.3 - self.clock.monotonic()))
         self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - self.clock.monotonic()))
         if saved:
             log.info("Stopped; state saved to %s", self.state_path)

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from presence import web
 from presence.config import defaults
+from presence.config.mqtt_topics import OWN_MARKER
 from presence.config.secrets import Secret
 from presence.observations import EntityReading, SourceReport
 from presence.safe_text import safe
@@ -37,7 +38,8 @@ class HomeAssistantSource:
 
     name = "homeassistant"
 
-    def __init__(self, ha_config, entities, token, random=random.random):
+    def __init__(self, ha_config, entities, token, random=random.random, own=None):
+        """`own`: (entity ids, base topic) of what this daemon publishes over MQTT: never read as evidence."""
         self.url = ha_config.url
         self.shown_url = redact(ha_config.url)
         self.timeout = ha_config.timeout
@@ -47,15 +49,22 @@ class HomeAssistantSource:
         self._authorization = Secret(f"Bearer {token}")
         self.random = random
         self._failures = 0
+        self._own_ids, self._own_topic = own or (frozenset(), None)
+        self._own_trackers = {}  # tracker entity id -> whether we publish it (asked once)
+        self._loops_said = set()
 
     def poll(self, now):
         """Read every configured entity; a failure of the whole poll is reported, not raised."""
         readings = []
         try:
             for entity_id in self.entities:
-                state = self._read_state(entity_id)
+                state, attributes = self._read_entity(entity_id)
+                loop = self._echo_of(entity_id, attributes)
+                if loop and entity_id not in self._loops_said:
+                    log.warning("%s", loop_problem(entity_id, loop))
+                    self._loops_said.add(entity_id)
                 readings.append(EntityReading(entity_id=entity_id, state=kept_state(state) or "missing",
-                                              home=says_home(entity_id, state), at=now))
+                                              home=None if loop else says_home(entity_id, state), at=now))
         except HomeAssistantError as error:
             self._failures += 1
             return SourceReport(source=self.name, at=now, ok=False, error=str(error),
@@ -148,12 +157,39 @@ class HomeAssistantSource:
 
     def read(self, entity_id):
         """Return the entity's state now (as kept: bounded, printable), or None when there is no such entity."""
-        return kept_state(self._read_state(entity_id))
+        return kept_state(self._read_entity(entity_id)[0])
 
-    def _read_state(self, entity_id):
+    def echo_of(self, entity_id):
+        """The entity we publish that `entity_id` is or follows (a `person.*` using our tracker), or None."""
+        return self._echo_of(entity_id, self._read_entity(entity_id)[1])
+
+    def _echo_of(self, entity_id, attributes):
+        # The loop guard: our own verdict read back from Home Assistant is no evidence.
+        if self._own_topic is None:
+            return None
+        if entity_id in self._own_ids or attributes.get(OWN_MARKER) == self._own_topic:
+            return entity_id
+        trackers = attributes.get("device_trackers") if entity_id.startswith("person.") else None
+        for tracker in trackers if isinstance(trackers, list) else ():
+            if isinstance(tracker, str) and self._is_own_tracker(tracker):
+                return tracker
+        return None
+
+    def _is_own_tracker(self, tracker):
+        if tracker not in self._own_trackers:
+            self._own_trackers[tracker] = (tracker in self._own_ids or
+                                           self._read_entity(tracker)[1].get(OWN_MARKER) == self._own_topic)
+        return self._own_trackers[tracker]
+
+    def _read_entity(self, entity_id):
+        """(state, attributes) of an entity; (None, {}) when there is no such entity."""
         path = f"/api/states/{entity_id}"
         answer = self._get(path, defaults.MAX_HA_ENTITY_BYTES, missing_ok=True)
-        return None if answer is None else self._field(answer, "state", path)
+        if answer is None:
+            return None, {}
+        state = self._field(answer, "state", path)  # first: it checks that the answer is an object
+        attributes = answer.get("attributes")
+        return state, attributes if isinstance(attributes, dict) else {}
 
     def _field(self, item, key, where):
         """`item[key]`, which must be a string of an object, or a HomeAssistantError saying what came."""
@@ -214,6 +250,16 @@ class HomeAssistantSource:
             return (f"{self.shown_url}: its TLS certificate is not trusted ({error.reason}); for a private CA "
                     "set homeassistant.ca_bundle")
         return f"cannot reach {self.shown_url}: {error}"
+
+
+def loop_problem(entity_id, own):
+    """What a loop through `entity_id` means, and how to end it."""
+    if entity_id == own:
+        return (f"{entity_id} is published by this daemon over MQTT: it is ignored, since reading it back would "
+                "count our own verdict as evidence; remove it from that person's homeassistant_entities")
+    return (f"{entity_id} follows {own}, which this daemon publishes over MQTT: it is ignored, since it would "
+            f"echo our own verdict; map that person's other trackers in homeassistant_entities instead of "
+            f"{entity_id}, or remove {own} from the person in Home Assistant")
 
 
 def kept_state(state):
