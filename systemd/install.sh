@@ -71,8 +71,8 @@ own_by_root() {
 }
 
 secure_token() {
-    # The service loads this file as its ha_token credential; empty means "no token".
-    local token="$ETC/ha_token" before after
+    # The service loads this file as a credential (ha_token, mqtt_password); empty means "none".
+    local token="$ETC/$1" before after
     if [ ! -e "$token" ] && [ ! -L "$token" ]; then
         install -m 0600 /dev/null "$token"
     elif [ -L "$token" ] || [ ! -f "$token" ]; then
@@ -123,7 +123,8 @@ else
     install -m 0644 "$SRC/presence/people_config.example.yaml" "$ETC/people_config.yaml"
     echo "Installed the example config as $ETC/people_config.yaml."
 fi
-secure_token
+secure_token ha_token
+secure_token mqtt_password
 
 install -d -m 0755 "$(dirname "$UNIT")"
 install -m 0644 "$SRC/systemd/presence-monitoring.service" "$UNIT"
@@ -133,7 +134,7 @@ cat <<NEXT
 Installed presence in $APP and the unit presence-monitoring.service.
 Next:
   1. Edit $ETC/people_config.yaml (your LAN, your people; the Home Assistant token goes into
-     $ETC/ha_token), then check it:
+     $ETC/ha_token, the MQTT broker's password into $ETC/mqtt_password), then check it:
        sudo $APP/venv/bin/python $APP/presence_to_graphite.py --config $ETC/people_config.yaml check
   2. Start it, now and at every boot:
        sudo systemctl enable --now presence-monitoring

@@ -64,7 +64,8 @@ def test_installer_is_idempotent_keeps_the_config_and_says_what_next(installed, 
     app, etc = f"{root}/opt/presence-monitoring", f"{root}/etc/presence-monitoring"
     assert "Kept the existing" in second_run and "systemctl enable --now presence-monitoring" in second_run
     assert os.access(f"{app}/venv/bin/python", os.X_OK)
-    assert stat.S_IMODE(os.stat(f"{etc}/ha_token").st_mode) == 0o600
+    for credential in ("ha_token", "mqtt_password"):
+        assert stat.S_IMODE(os.stat(f"{etc}/{credential}").st_mode) == 0o600
     assert open(f"{root}/etc/systemd/system/presence-monitoring.service").read() == open(UNIT).read()
     check = subprocess.run([f"{app}/venv/bin/python", f"{app}/presence_to_graphite.py", "--config",
                             f"{etc}/people_config.yaml", "check"], capture_output=True, text=True, timeout=60)
@@ -187,7 +188,8 @@ def test_unit_verifies_and_its_exposure_is_at_most_2(installed, tmp_path):
     for setting in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=78", "AmbientCapabilities=CAP_NET_RAW",
                     "ExecReload=/bin/sh -c 'kill -HUP $MAINPID'", "StartLimitIntervalSec=", "StartLimitBurst=",
                     "CapabilityBoundingSet=CAP_NET_RAW", "StateDirectory=presence-monitoring",
-                    "LoadCredential=ha_token:", "RestrictAddressFamilies=AF_PACKET AF_NETLINK AF_INET AF_INET6 AF_UNIX"):
+                    "LoadCredential=ha_token:", "LoadCredential=mqtt_password:",
+                    "RestrictAddressFamilies=AF_PACKET AF_NETLINK AF_INET AF_INET6 AF_UNIX"):
         assert setting in open(UNIT).read()
 
 
