@@ -125,3 +125,43 @@ def test_once_exits_0_when_home_assistant_is_dead(lan, tmp_path):
     assert "homeassistant: cannot reach http://127.0.0.1:9" in result.stderr
     assert "home.presence.nick.is_home 1 " in result.stdout
     assert result.stdout.count("\n") == 27 + 1  # the set, and nick's arrival
+
+
+def test_once_dry_run_prints_the_mqtt_messages_without_a_broker_or_its_password(lan, tmp_path):
+    lan.add_device("nick", "02:00:00:00:01:01", "198.51.100.11")
+    raw = make_config(mqtt={"host": "127.0.0.1", "port": 9, "username": "presence"},
+                      homeassistant={"url": "http://127.0.0.1:9", "token_env": "PRESENCE_TEST_TOKEN"})
+    raw["people"][0]["homeassistant_entities"] = ["device_tracker.presence_nick"]
+    env = {**os.environ, "PRESENCE_TEST_TOKEN": TOKEN}
+    env.pop("MQTT_PASSWORD", None)
+    result = cli(lan, "--config", write_config(tmp_path / "c.yaml", raw), "--state", str(tmp_path / "s.json"),
+                 "once", "--dry-run", env=env)
+    assert result.returncode == 0, result.stderr
+    mqtt = [line.split(" ", 2)[1:] for line in result.stdout.splitlines() if line.startswith("mqtt ")]
+    topics = [topic for topic, _ in mqtt]
+    assert topics[0] == "homeassistant/device_tracker/presence/nick/config"
+    assert ["presence/person/nick/state", "home"] in mqtt and ["presence/person/susan/state", "not_home"] in mqtt
+    assert ["presence/count_home", "1"] in mqtt and mqtt[-1] == ["presence/status", "offline"]
+    assert "home.presence.nick.is_home 1 " in result.stdout
+    assert ("people[0].homeassistant_entities[0]: device_tracker.presence_nick is published by this daemon over "
+            "MQTT: it is ignored") in result.stderr
+
+
+def test_once_publishes_to_a_real_broker_before_it_exits(lan, tmp_path):
+    from testbed.carbon import require
+    from testbed.mosquitto import Mosquitto, mosquitto_unavailable_reason
+
+    require(mosquitto_unavailable_reason())
+    lan.add_device("nick", "02:00:00:00:01:01", "198.51.100.11")
+    with Mosquitto(tmp_path / "broker", lan.scanner_ns) as broker:
+        raw = make_config(mqtt={"host": "127.0.0.1", "port": broker.tls_port, "ca_file": broker.ca_file,
+                                "username": "presence"})
+        result = cli(lan, "--config", write_config(tmp_path / "c.yaml", raw), "--state", str(tmp_path / "s.json"),
+                     "once", env={**os.environ, "MQTT_PASSWORD": broker.users["presence"]})
+        assert result.returncode == 0, result.stderr
+        with broker.subscriber(user="homeassistant") as home_assistant:
+            held = home_assistant.retained()
+    assert held["presence/person/nick/state"] == b"home" and held["presence/count_home"] == b"1"
+    assert "homeassistant/device_tracker/presence/tom/config" in held
+    assert held["presence/status"] == b"offline"  # `once` is not a running daemon
+    assert broker.users["presence"] not in result.stderr
