@@ -47,12 +47,16 @@ def homeassistant_unavailable_reason():
     if not (os.access(HASS, os.X_OK) and os.path.exists(os.path.join(HA_VENV, ".installed"))):
         return (f"a real Home Assistant is needed: scripts/install-homeassistant (`make test` runs it) installs it "
                 f"into {HA_VENV} (once, about 3 minutes)")
+    if not glob.glob(os.path.join(HA_VENV, "lib", "python3*", "site-packages", "paho_mqtt-*")):
+        return (f"{HA_VENV} predates the tests' MQTT integration (it has no paho-mqtt): "
+                f"scripts/install-homeassistant (`make test` runs it) updates it in seconds")
     return None
 
 
 class HomeAssistantCore:
     """`hass -c folder` on 127.0.0.1 of namespace `ns`, with people linked to device trackers; with
-    `recorder`, also its recorder (committing each change at once) and the history API that reads it."""
+    `recorder`, also its recorder (committing each change at once) and the history API that reads it;
+    after setup_mqtt, also MQTT (with discovery) on a broker there."""
 
     def __init__(self, folder, ns, people, recorder=False):
         self.folder, self.ns, self.people = str(folder), ns, people
@@ -126,16 +130,46 @@ class HomeAssistantCore:
         return response.json()["state"] if response.status_code == 200 else None
 
     def wait_for_state(self, entity_id, expected, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.state(entity_id) == expected:
-                return
-            time.sleep(0.1)
-        raise AssertionError(f"{entity_id} is {self.state(entity_id)!r}, not {expected!r}, after {timeout} s")
+        if not _poll(lambda: self.state(entity_id) == expected, timeout):
+            raise AssertionError(f"{entity_id} is {self.state(entity_id)!r}, not {expected!r}, after {timeout} s")
+
+    def setup_mqtt(self, host, port, username, password, timeout=30):
+        """Add the MQTT integration for the broker at host:port (plain TCP) as the owner; wait until it is loaded."""
+        # Since 2022.12 configuration.yaml takes no broker: only a config flow (the UI's, here over REST) does.
+        flow = self._flow("", {"handler": "mqtt", "show_advanced_options": False})
+        if flow.get("step_id") != "broker":
+            raise RuntimeError(f"Home Assistant {installed_version()} offered no MQTT broker step: {flow}")
+        done = self._flow(flow["flow_id"], {"broker": host, "port": port, "username": username, "password": password})
+        if done.get("type") != "create_entry":
+            raise RuntimeError(f"Home Assistant {installed_version()} did not add MQTT for {host}:{port}: {done}")
+        self.wait_for_mqtt(timeout)
+
+    def wait_for_mqtt(self, timeout=30):
+        """Wait until the MQTT entry is loaded (connected); also after a restart, which keeps the entry."""
+        if not _poll(self.mqtt_entry_loaded, timeout):
+            raise RuntimeError(f"Home Assistant {installed_version()}'s MQTT entry is not loaded after {timeout} s: "
+                               f"{self.mqtt_entries()}; see {self.log_file}")
+
+    def mqtt_entries(self):
+        """The MQTT config entries, each a dict with its entry_id, title and state ("loaded", "setup_retry", ...)."""
+        response = self.call("get", "/api/config/config_entries/entry", params={"domain": "mqtt"})
+        response.raise_for_status()
+        return response.json()
+
+    def mqtt_entry_loaded(self):
+        return any(entry["state"] == "loaded" for entry in self.mqtt_entries())
 
     def log_lines(self, text):
         with open(self.log_file, encoding="utf-8", errors="replace") as handle:
             return [line for line in handle if text in line]
+
+    def _flow(self, flow_id, body):
+        """One step of a config flow: start one (flow_id "") or answer the step it shows."""
+        response = self.call("post", f"/api/config/config_entries/flow{'/' if flow_id else ''}{flow_id}", json=body)
+        if not response.ok:  # its body says why (which key is wrong, say); raise_for_status would drop that
+            raise RuntimeError(f"Home Assistant {installed_version()} refused a config flow step with "
+                               f"{response.status_code}: {response.text}")
+        return response.json()
 
     def _onboard(self):
         client_id = f"{self.url}/"
@@ -147,3 +181,13 @@ class HomeAssistantCore:
             "grant_type": "authorization_code", "code": response.json()["auth_code"], "client_id": client_id})
         token.raise_for_status()
         return token.json()["access_token"]
+
+
+def _poll(predicate, timeout):
+    """Whether predicate() turned true within timeout seconds (checked every 0.1 s)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
