@@ -38,7 +38,7 @@ def discovery_messages(topics, people):
     count_id, anyone_id = topics.object_id("count_home"), topics.object_id("anyone_home")
     messages.append(_config(topics.config("sensor", "count_home"), common, {
         "name": "People home", "unique_id": count_id, "object_id": count_id, "state_topic": topics.count_home,
-        "state_class": "measurement", "icon": "mdi:account-group",
+        "state_class": "measurement", "unit_of_measurement": "people", "icon": "mdi:account-group",
         "json_attributes_topic": topics.household_attributes}))
     messages.append(_config(topics.config("binary_sensor", "anyone_home"), common, {
         "name": "Anyone home", "unique_id": anyone_id, "object_id": anyone_id, "state_topic": topics.anyone_home,

@@ -63,7 +63,8 @@ class HomeAssistantSource:
                 if loop and entity_id not in self._loops_said:
                     log.warning("%s", loop_problem(entity_id, loop))
                     self._loops_said.add(entity_id)
-                readings.append(EntityReading(entity_id=entity_id, state=kept_state(state) or "missing",
+                shown = (kept_state(state) or "missing") + (" (our own output)" if loop else "")
+                readings.append(EntityReading(entity_id=entity_id, state=shown,
                                               home=None if loop else says_home(entity_id, state), at=now))
         except HomeAssistantError as error:
             self._failures += 1
