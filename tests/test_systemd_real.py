@@ -313,3 +313,30 @@ def test_the_watchdog_restarts_a_daemon_that_hangs(home):
     finally:
         os.unlink(box.path(drop_in))
         box.systemctl("daemon-reload")
+
+
+def test_the_mqtt_password_reaches_the_broker_as_a_credential(home, tmp_path):
+    """With an mqtt section: the password from /etc/presence-monitoring/mqtt_password, TLS with the broker's CA."""
+    from testbed.mosquitto import Mosquitto, mosquitto_unavailable_reason
+
+    require(mosquitto_unavailable_reason())
+    box = everyday(home)
+    with Mosquitto(tmp_path / "broker", box.netns) as broker:
+        box.write("/etc/presence-monitoring/mqtt-ca.pem", open(broker.ca_file).read())
+        box.write("/etc/presence-monitoring/mqtt_password", broker.users["presence"] + "\n", 0o600)
+        mqtt = {"host": "127.0.0.1", "port": broker.tls_port, "ca_file": "/etc/presence-monitoring/mqtt-ca.pem",
+                "username": "presence"}
+        box.write(CONFIG, household(home, mqtt=mqtt))
+        try:
+            cursor = box.cursor()
+            assert box.systemctl("restart", UNIT).returncode == 0, status(box)
+            wait_for("connected", lambda: "MQTT: connected to" in journal_after(box, cursor), 15, box)
+            with broker.subscriber(user="homeassistant") as home_assistant:
+                home_assistant.wait_for("presence/status", "online")
+                home_assistant.wait_for("presence/person/nick/state", "home", timeout=15)
+            shown = box.journal("-o", "verbose") + status(box) + box.systemctl("show", UNIT).stdout
+            assert broker.users["presence"] not in shown
+        finally:
+            box.write("/etc/presence-monitoring/mqtt_password", "", 0o600)
+            configure(home)
+            box.systemctl("restart", UNIT)
