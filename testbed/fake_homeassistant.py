@@ -24,6 +24,7 @@ class FakeHomeAssistant:
     def __init__(self, token, states=None, history=None):
         self.token = token
         self.states = dict(states or {})
+        self.attributes = {}    # {entity_id: its attributes}; none: {}
         # What the recorder kept: {entity_id: [(epoch seconds, state), ...]} oldest first; None: no history
         # integration (its endpoint is not found).
         self.history = history
@@ -62,7 +63,8 @@ class FakeHomeAssistant:
             return self.history_period(path)
         entity = path.removeprefix("/api/states/")
         if entity in self.states:
-            return 200, {"entity_id": entity, "state": self.states[entity], "attributes": {}}
+            return 200, {"entity_id": entity, "state": self.states[entity],
+                         "attributes": self.attributes.get(entity, {})}
         return 404, {"message": "Entity not found."}
 
     def history_period(self, path):

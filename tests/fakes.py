@@ -133,3 +133,36 @@ class FakeMonotonic:
 
     def __call__(self):
         return self.value
+
+
+class ListPublisher:
+    """Records what the loop tells a publisher: ("publish", snapshot, state), ("reconfigure", config), ("close",)."""
+
+    def __init__(self, fail=None, problem=None):
+        self.calls = []
+        self.fail = fail  # raised by publish(), to stand for a bug
+        self.trouble = problem
+        self.living = True
+
+    def publish(self, snapshot, state):
+        self.calls.append(("publish", snapshot, state))
+        if self.fail:
+            raise self.fail
+
+    def reconfigure(self, config):
+        self.calls.append(("reconfigure", config))
+
+    def settle(self, timeout):
+        self.calls.append(("settle",))
+
+    def close(self, timeout=None):
+        self.calls.append(("close",))
+
+    def alive(self):
+        return self.living
+
+    def problem(self):
+        return self.trouble
+
+    def published(self):
+        return [call[1] for call in self.calls if call[0] == "publish"]

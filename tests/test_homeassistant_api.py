@@ -247,3 +247,45 @@ def test_a_credential_that_is_not_utf8_or_not_readable_is_a_config_error(tmp_pat
     with pytest.raises(ConfigError) as caught:
         read_token(config, "p.yaml", {"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert caught.value.problems == [f"homeassistant: cannot read the credential {credential}: Is a directory"]
+
+
+OWN = (frozenset({"device_tracker.presence_nick", "binary_sensor.presence_anyone_home"}), "presence")
+
+
+def test_our_own_entities_are_no_evidence_even_renamed_or_behind_a_person(ha, caplog):
+    """The loop guard: by id, by the presence_topic attribute, and through a person.* that tracks one."""
+    ha.states.update({"device_tracker.presence_nick": "home", "device_tracker.nicks_presence": "home",
+                      "person.charlie": "home", "device_tracker.charlie_gps": "home", "person.mo": "home",
+                      "device_tracker.elsewhere": "home"})
+    ha.attributes.update({
+        "device_tracker.nicks_presence": {"presence_topic": "presence"},  # ours, renamed in Home Assistant
+        "device_tracker.elsewhere": {"presence_topic": "another/site"},  # another daemon's: evidence
+        "person.nick": {"device_trackers": ["device_tracker.nick_phone", "device_tracker.presence_nick"]},
+        "person.charlie": {"device_trackers": ["device_tracker.charlie_gps", "device_tracker.nicks_presence"]},
+        "person.mo": {"device_trackers": ["device_tracker.charlie_gps", 7]}})
+    entities = ["device_tracker.presence_nick", "device_tracker.nicks_presence", "person.nick", "person.charlie",
+                "person.mo", "device_tracker.elsewhere", "device_tracker.nick_phone"]
+    source = HomeAssistantSource(ha_config(ha.url), entities, Secret(TOKEN), own=OWN)
+    for _ in range(2):
+        readings = {r.entity_id: (r.state, r.home) for r in source.poll(T0).readings}
+    assert readings == {"device_tracker.presence_nick": ("home (our own output)", None),
+                        "device_tracker.nicks_presence": ("home (our own output)", None),
+                        "person.nick": ("home (our own output)", None),
+                        "person.charlie": ("home (our own output)", None),
+                        "person.mo": ("home", True), "device_tracker.elsewhere": ("home", True),
+                        "device_tracker.nick_phone": ("not_home", False)}
+    said = [r.getMessage() for r in caplog.records if "this daemon publishes" in r.getMessage()
+            or "published by this daemon" in r.getMessage()]
+    assert len(said) == 4  # once each, not at every poll
+    assert ("person.charlie follows device_tracker.nicks_presence, which this daemon publishes over MQTT: it is "
+            "ignored, since it would echo our own verdict; map that person's other trackers in "
+            "homeassistant_entities instead of person.charlie, or remove device_tracker.nicks_presence from the "
+            "person in Home Assistant") in said
+    asked = [path for path, _ in ha.requests]
+    assert asked.count("/api/states/device_tracker.nicks_presence") == 2 + 1  # its polls, and once for charlie
+
+
+def test_without_an_mqtt_section_a_tracker_like_ours_is_evidence(ha):
+    ha.states["device_tracker.presence_nick"] = "home"
+    source = HomeAssistantSource(ha_config(ha.url), ["device_tracker.presence_nick"], Secret(TOKEN))
+    assert [(r.state, r.home) for r in source.poll(T0).readings] == [("home", True)]

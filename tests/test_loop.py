@@ -12,7 +12,7 @@ from presence.daemon.runners import SourceRunner, poll_safely
 from presence.observations import DeviceSighting, SourceReport
 from presence.state.model import State
 from tests.conftest import make_config
-from tests.fakes import T0, FakeClock, ListSink
+from tests.fakes import T0, FakeClock, ListPublisher, ListSink
 from testbed.fake_homeassistant import FakeHomeAssistant
 from testbed.loopback import LineCollector
 
@@ -242,3 +242,58 @@ def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_running(tmp_path, cap
     assert [int(m.split()[2]) for m in sink.messages] == [T0 + 1, T0 + 2, T0 + 3, T0 + 4]
     assert "Reload failed (RuntimeError: the new sources could not be built); running on" in caplog.text
     assert daemon.config is config
+
+
+def arrival(at, mac="02:00:00:00:01:01", ip="198.51.100.11"):
+    return SourceReport(source="listener", at=at, ok=True, sightings=(DeviceSighting(mac, ip, at, how="passive"),))
+
+
+def test_a_decision_between_ticks_is_published_at_once_and_a_failing_publisher_never_stops_a_tick(tmp_path,
+                                                                                                  caplog):
+    config = parse_config(make_config(graphite={"send_interval": 1}, mqtt={"host": "broker.lan"}))
+    sink, publisher, stop, clock = ListSink(), ListPublisher(fail=RuntimeError("a bug")), threading.Event(), \
+        FakeClock()
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, publisher=publisher)
+    clock.at(T0 + 2.3, lambda: daemon.reports.put(arrival(T0 + 2.3)))
+    clock.at(T0 + 4.5, stop.set)
+    daemon.run([], stop)
+    published = publisher.published()
+    assert [snapshot.at for snapshot in published] == [T0 + 1, T0 + 2, T0 + 2.3, T0 + 3, T0 + 4]
+    assert [snapshot.count_home for snapshot in published] == [0, 0, 1, 1, 1]
+    assert [int(m.split()[2]) for m in sink.messages] == [T0 + 1, T0 + 2, T0 + 3, T0 + 4]
+    assert caplog.text.count("Publishing to MQTT failed: RuntimeError: a bug") == 1
+    assert publisher.calls[-1] == ("close",)
+
+
+def test_a_reload_tells_the_publisher_of_new_people_and_replaces_it_for_a_new_broker(tmp_path):
+    config = parse_config(make_config(graphite={"send_interval": 1}, mqtt={"host": "broker.lan"}))
+    fewer = make_config(graphite={"send_interval": 1}, mqtt={"host": "broker.lan"})
+    fewer["people"] = fewer["people"][:2]
+    fewer = parse_config(fewer)
+    moved = parse_config(make_config(graphite={"send_interval": 1}, mqtt={"host": "new-broker.lan"}))
+    old, new, stop, clock = ListPublisher(), ListPublisher(), threading.Event(), FakeClock()
+    closed_before_made = []
+
+    def make_new():
+        closed_before_made.append(old.calls[-1] == ("close",))
+        return new
+
+    setups = iter([Setup(fewer, [], []), Setup(moved, [], [], make_publisher=make_new)])
+    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "state.json"), clock, publisher=old)
+    clock.at(T0 + 1.5, daemon.reload_requested.set)
+    clock.at(T0 + 3.5, daemon.reload_requested.set)
+    clock.at(T0 + 5.5, stop.set)
+    daemon.run([], stop, (), lambda: next(setups))
+    assert ("reconfigure", fewer) in old.calls and closed_before_made == [True]
+    assert len(old.published()[-1].people) == 2 and len(new.published()[0].people) == 6
+    assert daemon.publisher is new and new.calls[-1] == ("close",)
+
+
+def test_the_publishers_problem_is_in_the_status_line_and_its_death_stops_the_watchdog(tmp_path):
+    config = parse_config(make_config(mqtt={"host": "broker.lan"}))
+    publisher = ListPublisher(problem="MQTT: cannot reach broker.lan:1883: Connection refused (since 12 s)")
+    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "state.json"), FakeClock(), publisher=publisher)
+    assert daemon.status_line().startswith("MQTT: cannot reach broker.lan:1883")
+    assert daemon._health() is None
+    publisher.living = False
+    assert daemon._health() == "the MQTT publisher thread has stopped"

@@ -100,7 +100,9 @@ def test_a_refused_password_an_untrusted_certificate_and_a_dead_port_are_said_on
     other_ca.write_text(open(Mosquitto(tmp_path / "other").ca_file).read())
     cases = [(household(broker), "wrong-pw", "refused the connection: Not authorized (check mqtt.username"),
              (household(broker, ca_file=str(other_ca)), "presence-pw", "is not trusted"),
-             (household(broker, tls=False, port=1), "presence-pw", "cannot reach 127.0.0.1:1: Connection refused")]
+             (household(broker, tls=False, port=1), "presence-pw", "cannot reach 127.0.0.1:1: Connection refused"),
+             (household(broker, tls=False, port=broker.tls_port), "presence-pw",
+              "took the connection but did not answer as an MQTT broker (mqtt.port, mqtt.tls?)")]
     for config, password, expected in cases:
         presence = MqttPublisher(config, password).start()
         try:

@@ -121,6 +121,7 @@ class MqttPublisher(Publisher):
         self._clock = clock
         self._closing = threading.Event()
         self._republished = threading.Event()
+        self._answered = False
         self._client = make_client(self.mqtt, password, client_id(self.mqtt), config.path)
         self._client.will_set(Topics(self.mqtt).availability, OFFLINE, qos=1, retain=True)
         self._client.on_connect = self._on_connect
@@ -176,13 +177,16 @@ class MqttPublisher(Publisher):
             except (OSError, ValueError) as error:
                 self._trouble(connect_problem(self.mqtt, error))
             else:
-                started = self._clock.monotonic()
+                started, self._answered = self._clock.monotonic(), False
                 try:
                     self._client.loop_forever()
                 except Exception as error:  # a bug of ours in a callback must not end the publishing
                     log.error("MQTT: %s: %s; reconnecting", type(error).__name__, error,
                               exc_info=log.isEnabledFor(logging.DEBUG))
                     self._client.disconnect()
+                if not self._answered and not self._closing.is_set():
+                    self._trouble(f"{self.shown} took the connection but did not answer as an MQTT broker "
+                                  "(mqtt.port, mqtt.tls?)")
                 if self._clock.monotonic() - started > defaults.MQTT_MAX_RECONNECT_DELAY:
                     delay = 1
             if self._closing.wait(delay):
@@ -190,6 +194,7 @@ class MqttPublisher(Publisher):
             delay = min(delay * 2, defaults.MQTT_MAX_RECONNECT_DELAY)
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties=None):
+        self._answered = True
         if reason_code.is_failure:
             self._trouble(f"{self.shown} refused the connection: {reason_code}"
                           + (" (check mqtt.username and the password)" if reason_code.value in REFUSED_LOGIN
