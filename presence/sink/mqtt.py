@@ -29,15 +29,15 @@ REFUSED_LOGIN = frozenset({4, 5, 134, 135})
 class Publisher:
     """What Home Assistant should see now; `_send` delivers one message, `_live` says whether it can."""
 
-    def start(self):
-        return self
-
     def __init__(self, config):
         self._lock = threading.Lock()
         self._wanted = {}  # state topic -> payload: the latest of each, sent or waiting
         self._discovery = {}
         self.topics = Topics(config.mqtt)
         self.reconfigure(config)
+
+    def start(self):
+        return self
 
     def reconfigure(self, config):
         """Take a reloaded config: publish new people, remove those no longer in it."""
@@ -116,8 +116,8 @@ class MqttPublisher(Publisher):
         self.mqtt = config.mqtt
         self.shown = f"{self.mqtt.host}:{self.mqtt.port}"
         self._connected = False
-        self._problem = None
-        self._since = None
+        # (what is wrong, since when) or None; one tuple, so the loop's thread never reads half of a change.
+        self._trouble_since = None
         self._clock = clock
         self._closing = threading.Event()
         self._republished = threading.Event()
@@ -138,10 +138,10 @@ class MqttPublisher(Publisher):
         return self._thread.is_alive() or self._closing.is_set()
 
     def problem(self):
-        problem = self._problem
-        if problem is None:
+        trouble = self._trouble_since
+        if trouble is None:
             return None
-        return f"MQTT: {problem} (since {self._clock.time() - self._since:.0f} s)"
+        return f"MQTT: {trouble[0]} (since {self._clock.time() - trouble[1]:.0f} s)"
 
     def settle(self, timeout):
         self._republished.wait(timeout)
@@ -206,12 +206,12 @@ class MqttPublisher(Publisher):
             self._connected = True
         self.republish()
         self._republished.set()
-        if self._problem is not None:
+        if self._trouble_since is not None:
             log.info("MQTT: connected to %s again; Home Assistant has the current presence", self.shown)
         else:
             log.info("MQTT: connected to %s; publishing %d people for Home Assistant under %s/", self.shown,
                      len(self.config.people), self.topics.prefix)
-        self._problem = self._since = None
+        self._trouble_since = None
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties=None):
         with self._lock:
@@ -233,12 +233,11 @@ class MqttPublisher(Publisher):
 
     def _trouble(self, problem):
         """Say a problem once, and again only when it changes."""
-        if problem != self._problem:
+        before = self._trouble_since
+        if before is None or problem != before[0]:
             log.warning("MQTT: %s; Graphite and the scans go on, Home Assistant gets the presence when the "
                         "broker is back", problem)
-        if self._problem is None:
-            self._since = self._clock.time()
-        self._problem = problem
+        self._trouble_since = (problem, self._clock.time() if before is None else before[1])
 
 
 def client_id(mqtt):
