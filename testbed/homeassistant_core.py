@@ -8,6 +8,7 @@ import os
 import subprocess
 import textwrap
 import time
+from datetime import datetime
 
 import requests
 
@@ -32,6 +33,27 @@ HA_VENV = _venv()
 HASS = os.path.join(HA_VENV, "bin", "hass")
 # The recorder (by default it commits every few seconds) and its history API, both part of default_config.
 RECORDER = "recorder:\n  commit_interval: 0\nhistory:\n"
+# Run by Home Assistant's own Python (it has aiohttp): enable the device_tracker of config entry argv[3].
+ENABLE_TRACKER = """
+import asyncio, sys, aiohttp
+
+async def main(url, token, entry_id):
+    async with aiohttp.ClientSession() as session, session.ws_connect(url + "/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        await ws.receive_json()  # auth_ok; with a bad token the listing below fails
+        await ws.send_json({"id": 1, "type": "config/entity_registry/list"})
+        found = [e["entity_id"] for e in (await ws.receive_json())["result"]
+                 if e["config_entry_id"] == entry_id and e["entity_id"].startswith("device_tracker.")]
+        await ws.send_json({"id": 2, "type": "config/entity_registry/update", "entity_id": found[0],
+                            "disabled_by": None})
+        reply = await ws.receive_json()
+        if not reply.get("success"):
+            sys.exit(f"enabling {found[0]}: {reply}")
+        print(found[0], (reply["result"] or {}).get("reload_delay", 0))
+
+asyncio.run(main(*sys.argv[1:]))
+"""
 
 
 def installed_version():
@@ -150,6 +172,39 @@ class HomeAssistantCore:
             raise RuntimeError(f"Home Assistant {installed_version()}'s MQTT entry is not loaded after {timeout} s: "
                                f"{self.mqtt_entries()}; see {self.log_file}")
 
+    def setup_ping(self, host, consider_home, count=5, timeout=60):
+        """Add the ping integration for `host` as a user does in the UI: the config flow, then its options
+        (`count` pings a poll, `consider_home` seconds), then its device_tracker enabled; return that tracker's
+        entity id once that reload has given it a state. It polls every 30 s (fixed in the integration)."""
+        flow = self._flow("", {"handler": "ping"})
+        done = self._flow(flow["flow_id"], {"host": host}) if flow.get("step_id") == "user" else flow
+        if done.get("type") != "create_entry":
+            raise RuntimeError(f"Home Assistant {installed_version()} did not add ping for {host}: {done}")
+        entry_id = done["result"]["entry_id"]
+        # consider_home is an option of the entry, not part of the user step; setting it reloads the entry.
+        options = self._options_flow("", {"handler": entry_id})
+        done = self._options_flow(options["flow_id"], {"host": host, "count": count, "consider_home": consider_home})
+        if done.get("type") != "create_entry":
+            raise RuntimeError(f"Home Assistant {installed_version()} refused the ping options: {done}")
+        # Its device_tracker starts disabled (only the binary_sensor is on by default). Enabled as the UI does it
+        # (websocket API), it is there once Home Assistant has reloaded the entry, reload_delay (30) s later.
+        enabled_at = time.time()
+        proc = subprocess.run(["ip", "netns", "exec", self.ns, os.path.join(HA_VENV, "bin", "python"), "-c",
+                               ENABLE_TRACKER, self.url, self.token, entry_id], capture_output=True, text=True,
+                              timeout=30)
+        if proc.returncode:
+            raise RuntimeError(f"could not enable the ping device_tracker: {proc.stderr.strip()}")
+        entity_id, delay = proc.stdout.split()
+
+        def reloaded():
+            found = self.call("get", f"/api/states/{entity_id}")
+            return found.ok and found.json()["state"] != "unavailable" and datetime.fromisoformat(
+                found.json()["last_updated"]).timestamp() > enabled_at + float(delay)
+
+        if not _poll(reloaded, float(delay) + timeout):
+            raise RuntimeError(f"{entity_id} has no fresh state after {timeout} s; see {self.log_file}")
+        return entity_id
+
     def mqtt_entries(self):
         """The MQTT config entries, each a dict with its entry_id, title and state ("loaded", "setup_retry", ...)."""
         response = self.call("get", "/api/config/config_entries/entry", params={"domain": "mqtt"})
@@ -169,6 +224,14 @@ class HomeAssistantCore:
         if not response.ok:  # its body says why (which key is wrong, say); raise_for_status would drop that
             raise RuntimeError(f"Home Assistant {installed_version()} refused a config flow step with "
                                f"{response.status_code}: {response.text}")
+        return response.json()
+
+    def _options_flow(self, flow_id, body):
+        """One step of an options flow: start one (flow_id "", body {"handler": entry_id}) or answer its step."""
+        response = self.call("post", f"/api/config/config_entries/options/flow{'/' if flow_id else ''}{flow_id}",
+                             json=body)
+        if not response.ok:
+            raise RuntimeError(f"Home Assistant refused an options flow step ({response.status_code}): {response.text}")
         return response.json()
 
     def _onboard(self):
