@@ -73,17 +73,16 @@ def check_homeassistant(config):
     try:
         source = HomeAssistantSource(ha, entities, read_token(ha, config.path), own=own_output(config))
         message = source.ping()
-        readings = {entity: source.read(entity) for entity in entities}
-        loops = {entity: source.echo_of(entity) for entity, state in readings.items() if state is not None}
+        found = {entity: source.inspect(entity) for entity in entities}
     except ConfigError as error:
         return CheckResult(Outcome.FAIL, "; ".join(error.problems))
     except HomeAssistantError as error:
         return CheckResult(Outcome.FAIL, str(error))
-    missing = [entity for entity, state in readings.items() if state is None]
-    shown = ", ".join(f"{entity}={state or 'MISSING'}" for entity, state in readings.items())
-    echoes = [loop_problem(entity, own) for entity, own in loops.items() if own] + \
+    missing = [entity for entity, (state, _) in found.items() if state is None]
+    shown = ", ".join(f"{entity}={state or 'MISSING'}" for entity, (state, _) in found.items())
+    echoes = [loop_problem(entity, own) for entity, (_, own) in found.items() if own] + \
         [f"{path}: {loop_problem(entity, entity)}" for path, entity in own_entities_mapped(config)
-         if entity not in loops or not loops[entity]]
+         if not found[entity][1]]
     if echoes:
         return CheckResult(Outcome.FAIL, f"{source.shown_url}: a loop: {'; '.join(echoes)}")
     if missing:

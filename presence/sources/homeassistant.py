@@ -158,11 +158,13 @@ class HomeAssistantSource:
 
     def read(self, entity_id):
         """Return the entity's state now (as kept: bounded, printable), or None when there is no such entity."""
-        return kept_state(self._read_entity(entity_id)[0])
+        return self.inspect(entity_id)[0]
 
-    def echo_of(self, entity_id):
-        """The entity we publish that `entity_id` is or follows (a `person.*` using our tracker), or None."""
-        return self._echo_of(entity_id, self._read_entity(entity_id)[1])
+    def inspect(self, entity_id):
+        """(its state, as `read` gives it; the entity we publish that it is or follows, a `person.*` using our
+        tracker, or None), from one request."""
+        state, attributes = self._read_entity(entity_id)
+        return kept_state(state), None if state is None else self._echo_of(entity_id, attributes)
 
     def _echo_of(self, entity_id, attributes):
         # The loop guard: our own verdict read back from Home Assistant is no evidence.
