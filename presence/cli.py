@@ -169,8 +169,7 @@ def run_daemon(command, config, config_path, secrets, state_path, dry_run, reloa
     clock = SystemClock()
     token, password = secrets
     publisher = make_publisher(config, dry_run, password)
-    for path, entity in own_entities_mapped(config):
-        log.warning("%s: %s", path, loop_problem(entity, entity))
+    say_loops(config)
     state = load_state(state_path, clock.now())
     history = HistoryWriter(beside_state(state_path, defaults.HISTORY_FOLDER), clock.now())
     daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
@@ -189,8 +188,7 @@ def run_daemon(command, config, config_path, secrets, state_path, dry_run, reloa
         if new.state_file != config.state_file:
             log.warning("Reload: state_file is now %s, but the daemon keeps %s until it restarts",
                         new.state_file, state_path)
-        for path, entity in own_entities_mapped(new):
-            log.warning("%s: %s", path, loop_problem(entity, entity))
+        say_loops(new)
         changed = new.graphite != daemon.config.graphite
         publisher = None
         if new.mqtt != daemon.config.mqtt:
@@ -202,6 +200,12 @@ def run_daemon(command, config, config_path, secrets, state_path, dry_run, reloa
                      make_publisher=publisher and publisher.start)
 
     return run_forever(daemon, sources, make_listeners(config, known_ips), reload)
+
+
+def say_loops(config):
+    """Warn, from the config alone, of entities mapped to people that this daemon publishes itself."""
+    for path, entity in own_entities_mapped(config):
+        log.warning("%s: %s", path, loop_problem(entity, entity))
 
 
 def make_publisher(config, dry_run, password):

@@ -8,7 +8,7 @@ from presence.config import defaults
 from presence.config.model import ConfigError
 from presence.config.mqtt_topics import Topics
 from presence.config.secrets import read_mqtt_password
-from presence.sink.mqtt import REFUSED_LOGIN, client_id, connect_problem, make_client
+from presence.sink.mqtt import client_id, connect_problem, make_client, refusal
 
 # CONNACK's "unsupported protocol version", as MQTT 3.1.1 and 5 say it: a broker that only speaks 3.1.1.
 _OLD_BROKER = frozenset({1, 132})
@@ -52,8 +52,7 @@ def _try(config, mqtt, password, protocol):
                 False
         code = connack["code"]
         if code.is_failure:
-            login = " (check mqtt.username and the password)" if code.value in REFUSED_LOGIN else ""
-            return False, f"{shown} refused the connection: {code}{login}", code.value in _OLD_BROKER
+            return False, refusal(shown, code), code.value in _OLD_BROKER
         who = f"as {mqtt.username}" if mqtt.username else "anonymously"
         refused = []
         for where in (f"{topics.prefix}/{topics.node}/check", f"{topics.base}/check"):

@@ -23,7 +23,7 @@ from presence.sink.mqtt_messages import (OFFLINE, ONLINE, Message, discovery_mes
 log = logging.getLogger(__name__)
 
 # CONNACK's "bad user name or password" and "not authorized", as paho gives them for MQTT 3.1.1 and 5.
-REFUSED_LOGIN = frozenset({4, 5, 134, 135})
+_REFUSED_LOGIN = frozenset({4, 5, 134, 135})
 
 
 class Publisher:
@@ -115,19 +115,19 @@ class MqttPublisher(Publisher):
     def __init__(self, config, password, clock=time):
         self.mqtt = config.mqtt
         self.shown = f"{self.mqtt.host}:{self.mqtt.port}"
-        self._connected = False
+        self._connected = False  # first: the base's constructor asks `_live`
         # (what is wrong, since when) or None; one tuple, so the loop's thread never reads half of a change.
         self._trouble_since = None
         self._clock = clock
         self._closing = threading.Event()
         self._republished = threading.Event()
         self._answered = False
+        super().__init__(config)
         self._client = make_client(self.mqtt, password, client_id(self.mqtt), config.path)
-        self._client.will_set(Topics(self.mqtt).availability, OFFLINE, qos=1, retain=True)
+        self._client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        super().__init__(config)
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
 
     def start(self):
@@ -196,9 +196,7 @@ class MqttPublisher(Publisher):
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties=None):
         self._answered = True
         if reason_code.is_failure:
-            self._trouble(f"{self.shown} refused the connection: {reason_code}"
-                          + (" (check mqtt.username and the password)" if reason_code.value in REFUSED_LOGIN
-                             else ""))
+            self._trouble(refusal(self.shown, reason_code))
             client.disconnect()
             return
         client.subscribe([(self.topics.birth, 0), (self.topics.own_configs, 0)])
@@ -264,6 +262,12 @@ def make_client(mqtt, password, identity, config_path, protocol=paho.MQTTv311):
             context.verify_mode = ssl.CERT_NONE
         client.tls_set_context(context)
     return client
+
+
+def refusal(shown, reason_code):
+    """What a CONNACK that refused us means."""
+    login = " (check mqtt.username and the password)" if reason_code.value in _REFUSED_LOGIN else ""
+    return f"{shown} refused the connection: {reason_code}{login}"
 
 
 def connect_problem(mqtt, error):
