@@ -289,3 +289,27 @@ def test_without_an_mqtt_section_a_tracker_like_ours_is_evidence(ha):
     ha.states["device_tracker.presence_nick"] = "home"
     source = HomeAssistantSource(ha_config(ha.url), ["device_tracker.presence_nick"], Secret(TOKEN))
     assert [(r.state, r.home) for r in source.poll(T0).readings] == [("home", True)]
+
+
+def test_check_fails_for_a_loop_and_says_how_to_end_it(ha, monkeypatch):
+    from presence.commands.check import Outcome, check_homeassistant
+
+    monkeypatch.setenv("PRESENCE_TEST_TOKEN", TOKEN)
+    ha.attributes["person.nick"] = {"device_trackers": ["device_tracker.nick_phone", "device_tracker.presence_nick"]}
+    raw = make_config(homeassistant={"url": ha.url, "token_env": "PRESENCE_TEST_TOKEN"}, mqtt={"host": "broker"})
+    raw["people"][0]["homeassistant_entities"] = ["person.nick", "device_tracker.nick_phone"]
+    raw["people"][1]["homeassistant_entities"] = ["binary_sensor.presence_anyone_home"]  # not in Home Assistant
+    result = check_homeassistant(parse_config(raw))
+    assert result.outcome is Outcome.FAIL
+    assert result.text == (
+        f"{ha.url}: a loop: person.nick follows device_tracker.presence_nick, which this daemon publishes over MQTT: "
+        "it is ignored, since it would echo our own verdict; map that person's other trackers in "
+        "homeassistant_entities instead of person.nick, or remove device_tracker.presence_nick from the person in "
+        "Home Assistant; people[1].homeassistant_entities[0]: binary_sensor.presence_anyone_home is published by "
+        "this daemon over MQTT: it is ignored, since reading it back would count our own verdict as evidence; "
+        "remove it from that person's homeassistant_entities")
+    asked = [path for path, _ in ha.requests]
+    assert asked.count("/api/states/person.nick") == 1  # its state and attributes from one request
+    del ha.attributes["person.nick"]
+    raw["people"][1]["homeassistant_entities"] = []
+    assert check_homeassistant(parse_config(raw)).outcome is Outcome.OK
