@@ -156,7 +156,7 @@ def main(argv=None):
         return exits.EX_TEMPFAIL if isinstance(error, StateLocked) else exits.EX_CONFIG
     try:
         remove_stale_temp_files(state_path)
-        return run_daemon(command, config, config_path, (token, password), state_path, args.dry_run,
+        return run_daemon(command, config, config_path, (token, password), (state_path, lock), args.dry_run,
                           reload_requested)
     except ConfigError as error:  # mqtt.ca_file, found unusable when the publisher is made
         print(error, file=sys.stderr)
@@ -165,16 +165,17 @@ def main(argv=None):
         lock.release()
 
 
-def run_daemon(command, config, config_path, secrets, state_path, dry_run, reload_requested):
+def run_daemon(command, config, config_path, secrets, state, dry_run, reload_requested):
     clock = SystemClock()
     token, password = secrets
+    state_path, lock = state
     publisher = make_publisher(config, dry_run, password)
     say_loops(config)
     state = load_state(state_path, clock.now())
     history = HistoryWriter(beside_state(state_path, defaults.HISTORY_FOLDER), clock.now())
     daemon = Daemon(config, state, make_sink(config, dry_run, state_path), state_path, clock,
                     notifier=Notifier() if command == "run" else None, history=history,
-                    publisher=publisher and publisher.start())
+                    publisher=publisher and publisher.start(), lock=lock)
     daemon.reload_requested = reload_requested
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)

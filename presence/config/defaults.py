@@ -3,6 +3,14 @@
 DEFAULT_CONFIG_PATH = "presence/people_config.yaml"
 CONFIG_ENV_VAR = "PRESENCE_CONFIG"
 DEFAULT_STATE_FILE = "presence/state.json"
+# The state file is written at once when a person or a device's identity changes; otherwise at most this often
+# (an SD card's wear): a crash loses at most this much of the devices' "last seen" refreshes.
+DEFAULT_STATE_SAVE_INTERVAL = 300.0
+MAX_STATE_SAVE_INTERVAL = 3600.0
+# A crash and restart under systemd (RestartSec=5, a start and the first sweep) take well under this: the file
+# on disk always keeps each person who is home within their grace at least this far ahead, so such a
+# restart invents no departure that a save at every tick would not have.
+STATE_RESTART_MARGIN = 60.0
 DEFAULT_LOG_LEVEL = "INFO"
 
 DEFAULT_SCAN_INTERVAL = 30.0

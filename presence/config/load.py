@@ -118,6 +118,8 @@ def parse_config(raw, path="<config>"):
     graphite = graphite_section(check, raw.get("graphite", {}))
     state_file = check.file_path(raw.get("state_file", defaults.DEFAULT_STATE_FILE), "state_file",
                                  "the path of the state file")
+    save_interval = check.number(raw.get("state_save_interval", defaults.DEFAULT_STATE_SAVE_INTERVAL),
+                                 "state_save_interval", 0, defaults.MAX_STATE_SAVE_INTERVAL, unit=" s")
     ignore = ignore_macs_section(check, raw.get("ignore_macs", []))
     people, owner = people_section(check, raw.get("people", []), wifi, homeassistant, ignore)
     section = check.mapping(raw.get("metrics", {}), "metrics", METRICS_KEYS)
@@ -129,4 +131,5 @@ def parse_config(raw, path="<config>"):
         raise ConfigError(path, check.problems)
     return Config(path=path, network=network, wifi=wifi, homeassistant=homeassistant,
                   graphite=graphite, state_file=state_file, people=tuple(people),
+                  state_save_interval=defaults.DEFAULT_STATE_SAVE_INTERVAL if save_interval is None else save_interval,
                   ignore_macs=frozenset(ignore), mac_owner=owner, metrics=metrics, report=report, mqtt=mqtt)

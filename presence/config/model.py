@@ -166,6 +166,8 @@ class Config:
     metrics: MetricsConfig = MetricsConfig()
     report: ReportConfig = ReportConfig()
     mqtt: MqttConfig = None
+    # Seconds between saves of the state file when nothing that matters at a restart changed (0: every change).
+    state_save_interval: float = defaults.DEFAULT_STATE_SAVE_INTERVAL
     mac_owner: dict = field(default_factory=dict, compare=False)
 
     def grace_for(self, mac):

@@ -8,8 +8,8 @@ from presence.config.checker import describe
 from presence.config.model import (GraphiteConfig, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
                                    WifiConfig, shown)
 
-TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "people", "ignore_macs", "metrics",
-            "report", "mqtt"}
+TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "state_save_interval", "people",
+            "ignore_macs", "metrics", "report", "mqtt"}
 _NETWORK_KEYS = {"interface", "cidrs"}
 _CIDR_ENTRY_KEYS = {"cidr", "interface"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock", "vanished_after"}

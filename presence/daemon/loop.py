@@ -13,11 +13,10 @@ from presence.metrics import event_values, metric_values, tick_time
 from presence.daemon.clock import SystemClock
 from presence.daemon.notify import Notifier
 from presence.daemon.runners import ListenerRunner, SourceRunner, poll_safely
+from presence.daemon.store import StateStore
 from presence.state.machine import evaluate, ingest, lan_outages_now
-from presence.state.file import save_state, state_to_dict
 from presence.state.vanished import describe, vanished_devices
 from presence.history.hints import new_address_hint
-from presence.logs import error_once
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,8 @@ class Setup:
 class Daemon:
     """Holds the state; folds in reports, and on each tick evaluates, sends and saves."""
 
-    def __init__(self, config, state, sink, state_path, clock=None, notifier=None, history=None, publisher=None):
+    def __init__(self, config, state, sink, state_path, clock=None, notifier=None, history=None, publisher=None,
+                 lock=None):
         self.config = config
         self.state = state
         self.sink = sink
@@ -57,8 +57,7 @@ class Daemon:
         self.last_snapshot = None
         self.last_scan = None
         self.reload_requested = threading.Event()
-        self._saved = state_to_dict(state, 0) | {"saved_at": 0}
-        self._save_error = None
+        self.store = StateStore(state_path, state, lock)
         self._last_ping = self._last_status = -math.inf
         self._ready = False
         self._unhealthy = None
@@ -92,11 +91,7 @@ class Daemon:
 
     def tick(self, at):
         """Fold in pending reports, decide who is home at `at`, send the metrics, save the state."""
-        while True:
-            try:
-                self.ingest(self.reports.get_nowait())
-            except queue.Empty:
-                break
+        self._fold_in_pending()
         snapshot = self.decide(at)
         self._say_vanished(at)
         values = metric_values(snapshot) + event_values(self._unsent_transitions)
@@ -104,6 +99,13 @@ class Daemon:
         self.sink.send(build_message(self.config.graphite.prefix, values, at))
         self.save(at)
         return snapshot
+
+    def _fold_in_pending(self):
+        while True:
+            try:
+                self.ingest(self.reports.get_nowait())
+            except queue.Empty:
+                return
 
     def _publish(self, snapshot):
         if self.publisher is None:
@@ -126,24 +128,9 @@ class Daemon:
                 log.warning("%s%s", describe(item), hint)
         self._vanished_said = {item.mac for item in found}
 
-    def save(self, now):
-        """Write state.json when it changed; return whether what is on disk is current.
-
-        A failed write is retried next tick and logged once per kind of failure, not every tick."""
-        current = state_to_dict(self.state, 0) | {"saved_at": 0}
-        if current == self._saved:
-            return True
-        try:
-            save_state(self.state_path, self.state, now)
-        except OSError as error:
-            self._save_error = error_once(log, self._save_error, error, "Cannot save state to %s: %s; keeping it "
-                                          "in memory and retrying every tick", self.state_path)
-            return False
-        if self._save_error:
-            log.info("State saved to %s again", self.state_path)
-            self._save_error = None
-        self._saved = current
-        return True
+    def save(self, now, force=False):
+        """Write state.json when the save policy says (always with `force`); return whether the file will do."""
+        return self.store.save(self.state, self.config, now, force)
 
     def once(self, sources):
         """Poll every source once, then tick once and close the sink: `once` on the command line."""
@@ -219,6 +206,11 @@ class Daemon:
         generation.set()
         for thread in self._threads:
             thread.join(1.0)
+        self._fold_in_pending()
+        # A source of the old generation that ends late reports into a queue nobody reads any more: its
+        # reading, made with the old config, never overwrites the new sources' fresher ones.
+        self.reports = queue.Queue()
+        self.save(self.clock.now(), force=True)
         if setup.make_sink is not None:
             # The old sender spools what it could not deliver before the new one reads the spool.
             self.sink.close(timeout=defaults.SHUTDOWN_DEADLINE)
@@ -248,8 +240,9 @@ class Daemon:
             problem = part.problem() if part is not None else None
             if problem:
                 problems.append(problem)
-        if self._save_error:
-            problems.append(f"state not saved: {self._save_error}")
+        for problem in (self.store.problem(), self.history.problem() if self.history is not None else None):
+            if problem:
+                problems.append(problem)
         return "; ".join(problems + [line])
 
     def _progress(self):
@@ -305,11 +298,11 @@ class Daemon:
         started = self.clock.monotonic()
         for thread in self._threads:
             thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - self.clock.monotonic()))
-        saved = self.save(self.clock.now())
+        saved = self.save(self.clock.now(), force=True)
         if self.publisher is not None:
             self.publisher.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.3 - self.clock.monotonic()))
         self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - self.clock.monotonic()))
         if saved:
             log.info("Stopped; state saved to %s", self.state_path)
         else:
-            log.error("Stopped; the state could NOT be saved to %s (%s)", self.state_path, self._save_error)
+            log.error("Stopped; the state could NOT be saved to %s (%s)", self.state_path, self.store.error)

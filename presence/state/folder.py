@@ -12,6 +12,10 @@ log = logging.getLogger(__name__)
 
 
 
+# Write failures that pass by themselves (space freed, a remount): the daemon starts and runs through them.
+_PASSING = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
+
+
 class StateDirError(Exception):
     """The state path cannot be used; the message names where it came from and what to do."""
 
@@ -35,6 +39,12 @@ def check_state_path(path, where, config_path=None):
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
+        if error.errno in _PASSING and os.path.isdir(folder):
+            # A full or read-only disk is no reason to stop the live numbers: the daemon runs on and says
+            # what cannot be written; everything is written once it can be.
+            log.warning("%s: cannot write in %s now (%s); starting anyway: the state, the spool and the history "
+                        "are kept in memory until it can be written", where, folder, error.strerror)
+            return
         raise StateDirError(f"{where}: cannot write in {folder}: {error.strerror or error}; make it writable for "
                             "this user, or choose another state file") from None
 
@@ -55,43 +65,89 @@ class StateLocked(StateDirError):
 
 
 class StateLock:
-    """An exclusive lock beside the state file, so two daemons never share one state (or spool)."""
+    """An exclusive lock on the state file's folder, so two daemons never share one state (or spool).
+
+    The lock is an flock on the folder itself, which needs no free space, inode or write access; the
+    pid in `<state>.lock` beside it is only for the message a second daemon gives, written when it can be."""
 
     def __init__(self, state_path):
         self.path = f"{os.path.abspath(state_path)}.lock"
-        self._handle = None
+        self.folder = os.path.dirname(self.path)
+        self._fd = None
+        self._pid_written = False
 
     def acquire(self):
         """Take the lock or raise StateDirError naming the process that holds it."""
-        handle = open(self.path, "a+", encoding="ascii")
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as error:
-            handle.seek(0)
-            holder = handle.read().strip()[:20] or "unknown"
-            handle.close()
+            raise StateDirError(f"cannot open {self.folder} to lock it: {error.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(fd)
             if error.errno in (errno.EAGAIN, errno.EACCES):
-                raise StateLocked(f"another presence daemon (pid {holder}) is using {self.path[:-5]}; "
-                                    "stop it first, or give this one another --state") from None
-            raise StateDirError(f"cannot lock {self.path}: {error.strerror}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._handle = handle
+                raise StateLocked(f"another presence daemon (pid {self._holder()}) is using {self.path[:-5]}; "
+                                  "stop it first, or give this one a --state in another folder") from None
+            raise StateDirError(f"cannot lock {self.folder}: {error.strerror}") from None
+        self._fd = fd
+        self._write_pid()
         return self
 
+    def heal(self):
+        """After a write worked again: write the pid if it could not be, and lock the folder anew if it was
+        removed and made again while the daemon ran (the old lock held a folder nobody sees)."""
+        if self._fd is None:
+            return
+        try:
+            same = os.path.samestat(os.fstat(self._fd), os.stat(self.folder))
+        except OSError:
+            return
+        if not same:
+            try:
+                fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                log.error("The state folder %s was made anew and cannot be locked (%s): is another daemon "
+                          "using it?", self.folder, error.strerror)
+                return
+            os.close(self._fd)
+            self._fd, self._pid_written = fd, False
+            log.info("Locked the state folder %s again (it had been removed)", self.folder)
+        if not self._pid_written:
+            self._write_pid()
+
+    def _write_pid(self):
+        try:
+            with open(self.path, "w", encoding="ascii") as handle:
+                handle.write(f"{os.getpid()}\n")
+            self._pid_written = True
+        except OSError as error:  # a full or read-only disk: the flock alone keeps the daemon single
+            log.debug("Cannot write the pid to %s yet: %s", self.path, error.strerror)
+
+    def _holder(self):
+        try:
+            with open(self.path, encoding="ascii", errors="replace") as handle:
+                return handle.read(20).strip() or "unknown"
+        except OSError:
+            return "unknown"
+
     def release(self):
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def remove_stale_temp_files(state_path):
     """Delete the temp files a killed save left beside the state file; return how many."""
     folder = os.path.dirname(os.path.abspath(state_path))
     removed = 0
-    for entry in os.scandir(folder):
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as error:
+        log.warning("Cannot look for stale temp files in %s: %s", folder, error.strerror)
+        return 0
+    for entry in entries:
         # Left behind when a save was killed between writing the temp file and renaming it.
         if not TEMP_NAME.fullmatch(entry.name) or not entry.is_file(follow_symlinks=False):
             continue

@@ -32,8 +32,11 @@ def ingest(state, report, config):
         events += bound_events
     if report.source == "homeassistant":
         events += _no_evidence_events(state.entities, report.readings)
-        entities = {**state.entities, **{reading.entity_id: reading for reading in report.readings}}
-        state = replace(state, entities=entities, ha_answered_at=report.at)
+        # A late reading (an old poll that ended after a newer one) never overwrites a newer one.
+        entities = {**state.entities, **{reading.entity_id: reading for reading in report.readings
+                                         if reading.entity_id not in state.entities
+                                         or state.entities[reading.entity_id].at <= reading.at}}
+        state = replace(state, entities=entities, ha_answered_at=max(report.at, state.ha_answered_at or report.at))
     return state, events
 
 
