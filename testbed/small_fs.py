@@ -15,10 +15,12 @@ def small_fs_unavailable_reason():
 
 
 @contextlib.contextmanager
-def small_tmpfs(folder, size="64k"):
-    """Mount a tmpfs of `size` on `folder` (made if missing) for the `with` block."""
+def small_tmpfs(folder, size="64k", options=""):
+    """Mount a tmpfs of `size` on `folder` (made if missing) for the `with` block; `options` adds mount options
+    (e.g. `nr_inodes=8`)."""
     os.makedirs(folder, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)], check=True)
+    extra = f",{options}" if options else ""
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700{extra}", "tmpfs", str(folder)], check=True)
     try:
         yield str(folder)
     finally:
@@ -42,3 +44,26 @@ def fill(folder, leave=0):
 def _free(folder):
     stat = os.statvfs(folder)
     return stat.f_bavail * stat.f_frsize
+
+
+@contextlib.contextmanager
+def read_only(folder):
+    """Bind-mount `folder` read-only onto itself for the `with` block (EROFS for every write in it)."""
+    subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+        yield str(folder)
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=False)
+
+
+def use_up_inodes(folder):
+    """Make empty files in `folder` until the filesystem has no free inode; return their paths."""
+    made = []
+    try:
+        while True:
+            path = os.path.join(folder, f"inode-{len(made)}")
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+            made.append(path)
+    except OSError:
+        return made

@@ -41,7 +41,7 @@ def _runs_out_sooner(saved, state, config, now):
         if record is None or not record.is_home:
             continue
         on_disk = _evidence_until(saved, person, config)
-        if on_disk < horizon and on_disk < _evidence_until(state, person, config):
+        if on_disk <= horizon and on_disk < _evidence_until(state, person, config):
             return True
     return False
 
