@@ -240,7 +240,7 @@ class Daemon:
             problem = part.problem() if part is not None else None
             if problem:
                 problems.append(problem)
-        for problem in (self.store.problem(), self.history.problem() if self.history is not None else None):
+        for problem in (self.store.problem(), getattr(self.history, "problem", lambda: None)()):
             if problem:
                 problems.append(problem)
         return "; ".join(problems + [line])
