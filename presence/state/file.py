@@ -88,7 +88,8 @@ def save_state(path, state, now):
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state_to_dict(state, now), handle, indent=1, sort_keys=True)
+            # Compact: every byte is rewritten at each save, on what is often an SD card.
+            json.dump(state_to_dict(state, now), handle, separators=(",", ":"), sort_keys=True)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
