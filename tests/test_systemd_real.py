@@ -340,3 +340,37 @@ def test_the_mqtt_password_reaches_the_broker_as_a_credential(home, tmp_path):
             box.write("/etc/presence-monitoring/mqtt_password", "", 0o600)
             configure(home)
             box.systemctl("restart", UNIT)
+
+
+def test_a_full_state_directory_at_the_start_gives_a_running_unit_that_writes_once_space_returns(home):
+    """A log filled the disk overnight, then a reboot: the unit must run and send, not crash-loop."""
+    box = everyday(home)
+    assert box.systemctl("stop", UNIT).returncode == 0, status(box)
+    mounted = box.run("mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", STATE_DIRECTORY)
+    assert mounted.returncode == 0, mounted.stderr
+    try:
+        filled = box.run("sh", "-c", f"dd if=/dev/zero of={STATE_DIRECTORY}/filler bs=4k 2>/dev/null; "
+                                     f"df -k {STATE_DIRECTORY} | tail -1")
+        assert filled.stdout.split()[3] == "0", filled.stdout  # nothing available
+        restarts, cursor, started = box.show(UNIT, "NRestarts")["NRestarts"], box.cursor(), time.time()
+        assert box.systemctl("start", UNIT).returncode == 0, status(box)
+        wait_for_point(home, "nick.is_home", 1.0, started + 2, 20)
+        time.sleep(RESTART_SEC + 2)  # when a crash-loop would have shown
+        now = box.show(UNIT, "ActiveState", "NRestarts", "MainPID")
+        assert now["ActiveState"] == "active" and now["NRestarts"] == restarts, now
+        wait_for("the problem on the status line", lambda: "state not saved: No space left on device"
+                 in status_text(box), 15, box)
+        said = journal_after(box, cursor)
+        assert said.count("State not saved to") == 1 and "Traceback" not in said, said
+        sent = time.time()
+        wait_for_point(home, "nick.is_home", 1.0, sent + 1, 10)  # still live
+
+        box.run("rm", f"{STATE_DIRECTORY}/filler")
+        wait_for("the state saved", lambda: "State saved to" in journal_after(box, cursor), SCAN + 15, box)
+        wait_for("the status line clear", lambda: "state not saved" not in status_text(box), 15, box)
+        assert box.run("test", "-s", f"{STATE_DIRECTORY}/state.json").returncode == 0
+        assert box.show(UNIT, "MainPID") == {"MainPID": now["MainPID"]}, "it was restarted"
+    finally:
+        box.systemctl("stop", UNIT)
+        box.run("umount", STATE_DIRECTORY)
+        box.systemctl("reset-failed", UNIT)
