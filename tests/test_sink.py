@@ -1,5 +1,6 @@
 """The Graphite sender: delivery, outages, backoff, the memory bound, close; and the stdout sink."""
 
+import errno
 import socket
 import time
 
@@ -63,11 +64,11 @@ def test_backoff_limits_reconnect_attempts(monkeypatch):
     clock = FakeMonotonic()
     attempts = []
 
-    def refuse(address, timeout):
+    def refuse(sock, address):
         attempts.append(clock.value)
-        raise ConnectionRefusedError(111, "Connection refused")
+        return errno.ECONNREFUSED
 
-    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     sender = GraphiteSender("127.0.0.1", 9, monotonic=clock, max_backoff=8, start=False)
     for _ in range(40):
         sender._keep(b"p.x 1 0\n")

@@ -259,3 +259,9 @@ MAX_HA_HISTORY_BYTES = 16_000_000
 HA_HISTORY_TIMEOUT = 60.0
 # History records kept in memory while the journal cannot be written (a day of a busy household's).
 HISTORY_MAX_PENDING = 20_000
+
+# The Graphite sender's name lookup (presence.sink.connection): its deadline (getaddrinfo has none; a late
+# answer is still used by the next attempt, and the last good one meanwhile), and how often a lookup or
+# connect in progress looks whether a close wants it to end sooner.
+GRAPHITE_LOOKUP_TIMEOUT = 1.0
+GRAPHITE_WAIT_SLICE = 0.05

@@ -2,13 +2,23 @@
 
 The plaintext protocol has no acknowledgement, so delivery is confirmed by half-closing the connection:
 carbon reads to the end, then closes its side. Until then what was sent stays kept by the sender.
+The name lookup and the connect each have a deadline, and `give_up()` (a close past its own) ends them sooner.
 """
 
+import errno
 import fcntl
+import logging
+import os
 import select
 import socket
 import struct
 import termios
+import threading
+import time
+
+from presence.config import defaults
+
+log = logging.getLogger(__name__)
 
 # Reads (of 4 kB) discarded per pass from a server that talks back (carbon never does).
 _DISCARD_READS = 16
@@ -25,6 +35,118 @@ class ConnectionFailed(Exception):
         self.reason = reason
 
 
+class Resolver:
+    """The addresses of `host`, looked up with a deadline (getaddrinfo has none: it blocks while DNS is down).
+
+    The lookup runs in a helper thread, one at a time (a stuck one is waited for again, never multiplied);
+    when it fails for now or is late, the last good answer is used, so a DNS outage does not stop metrics.
+    """
+
+    def __init__(self, host, port):
+        self.host, self.port = host, port
+        self.last_good = _numeric(host, port)
+        self.numeric = self.last_good is not None
+        self.failing = None
+        self._pending = None
+
+    def addresses(self, timeout, give_up):
+        """The addresses to try, within `timeout` s (sooner when `give_up()`); raise ConnectionFailed if none."""
+        if self.numeric:
+            return self.last_good
+        if self._pending is None:
+            self._pending = _Lookup(self.host, self.port)
+        lookup = self._pending
+        if not _wait(lookup.done.wait, timeout, give_up):
+            return self._fall_back(f"no answer from the name lookup of {self.host} within {timeout:g} s")
+        self._pending = None
+        if lookup.error is None:
+            if self.failing is not None:
+                log.info("Graphite %s: name lookups work again", self.host)
+            self.last_good, self.failing = lookup.result, None
+            return lookup.result
+        if lookup.error.errno in (socket.EAI_AGAIN, socket.EAI_SYSTEM):
+            return self._fall_back(f"cannot look up {self.host} for now: {lookup.error.strerror}")
+        self.failing = None
+        raise ConnectionFailed("unknown to DNS", f"cannot look up {self.host}: {lookup.error.strerror}")
+
+    def problem(self):
+        """None, or that the last known address is used because lookups fail."""
+        return None if self.failing is None or self.last_good is None else \
+            f"name lookup of {self.host} failing, sending to its last known address"
+
+    def _fall_back(self, reason):
+        if self.last_good is None:
+            raise ConnectionFailed("unreachable", reason)
+        if self.failing is None:
+            log.warning("Graphite %s: %s; sending to its last known address %s", self.host, reason,
+                        self.last_good[0][4][0])
+        self.failing = reason
+        return self.last_good
+
+
+class _Lookup:
+    def __init__(self, host, port):
+        self.result = self.error = None
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(host, port), name="graphite-lookup", daemon=True).start()
+
+    def _run(self, host, port):
+        try:
+            self.result = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as error:
+            self.error = error
+        except OSError as error:
+            self.error = socket.gaierror(socket.EAI_SYSTEM, str(error))
+        self.done.set()
+
+
+def _numeric(host, port):
+    try:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        return None
+
+
+def open_connection(resolver, lookup_timeout, connect_timeout, give_up):
+    """A ConfirmedConnection to the first address that answers, the lookup and the connect each within their
+    timeout (and both ended by `give_up()`)."""
+    error = None
+    deadline = time.monotonic() + connect_timeout
+    for family, kind, proto, _, address in resolver.addresses(lookup_timeout, give_up):
+        sock = socket.socket(family, kind, proto)
+        try:
+            _connect(sock, address, deadline, give_up)
+            sock.settimeout(connect_timeout)
+            return ConfirmedConnection(sock)
+        except OSError as failure:
+            sock.close()
+            error = failure
+    raise ConnectionFailed("unreachable", f"cannot connect: {error}") from None
+
+
+def _connect(sock, address, deadline, give_up):
+    sock.setblocking(False)
+    code = sock.connect_ex(address)
+    if code == errno.EINPROGRESS:
+        if not _wait(lambda seconds: bool(select.select([], [sock], [], seconds)[1]), deadline - time.monotonic(),
+                     give_up):
+            raise TimeoutError(errno.ETIMEDOUT, "timed out")
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
+
+
+def _wait(ready, timeout, give_up):
+    """True once `ready(seconds)` (which waits up to that long), False after `timeout` s or once `give_up()`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if ready(max(0.0, min(left, defaults.GRAPHITE_WAIT_SLICE))):
+            return True
+        if left <= 0 or give_up():
+            return False
+
+
 class ConfirmedConnection:
     """A connection and what went out on it: spool segments by name, then ticks from the sender's memory.
 
@@ -32,11 +154,8 @@ class ConfirmedConnection:
     is dropped, and nothing sent on it counts as sent.
     """
 
-    def __init__(self, address, timeout):
-        try:
-            self.sock = socket.create_connection(address, timeout=timeout)
-        except OSError as error:
-            raise ConnectionFailed("unreachable", f"cannot connect: {error}") from None
+    def __init__(self, sock):
+        self.sock = sock
         self.sent_names = []
         self.sent_ticks = 0
         self.sent_bytes = 0

@@ -7,7 +7,7 @@ import time
 
 from presence.config import defaults
 from presence.sink.backlog import Backlog
-from presence.sink.connection import ConfirmedConnection, ConnectionFailed
+from presence.sink.connection import ConnectionFailed, Resolver, open_connection
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,11 @@ class GraphiteSender:
                  max_backoff=defaults.GRAPHITE_MAX_BACKOFF, monotonic=time.monotonic,
                  retry_every=defaults.GRAPHITE_RETRY_EVERY, confirm_period=defaults.GRAPHITE_CONFIRM_PERIOD,
                  confirm_bytes=defaults.GRAPHITE_CONFIRM_BYTES, confirm_timeout=defaults.GRAPHITE_CONFIRM_TIMEOUT,
-                 spool_retry=defaults.GRAPHITE_SPOOL_RETRY, start=True):
+                 spool_retry=defaults.GRAPHITE_SPOOL_RETRY, lookup_timeout=defaults.GRAPHITE_LOOKUP_TIMEOUT,
+                 start=True):
         self.address = (host, port)
+        self.resolver = Resolver(host, port)
+        self.lookup_timeout = lookup_timeout
         self.backlog = Backlog(spool, max_pending, spool_retry, monotonic())
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
@@ -47,6 +50,7 @@ class GraphiteSender:
         self._down_state = None
         self._flush = False
         self._closing_by = None
+        self._close_by = None
         self._closed = False
         self._last_crash = None
         self._thread = threading.Thread(target=self._run, name="graphite-sender", daemon=True)
@@ -75,7 +79,9 @@ class GraphiteSender:
         if timeout is None:
             timeout = self.connect_timeout + self.send_timeout + defaults.GRAPHITE_CLOSE_CONFIRM_WAIT
         spool_time = min(defaults.GRAPHITE_CLOSE_SPOOL_TIME, timeout * defaults.GRAPHITE_CLOSE_SPOOL_SHARE)
-        self.inbox.put((_CLOSE, self.monotonic() + timeout - spool_time))
+        # Read at once by a lookup or connect in progress, which then ends in time for the spooling.
+        self._close_by = self.monotonic() + timeout - spool_time
+        self.inbox.put((_CLOSE, self._close_by))
         if self._thread.ident is None:
             return
         self._thread.join(timeout)
@@ -104,6 +110,9 @@ class GraphiteSender:
     def problem(self):
         """None, or one line on what keeps metrics from Graphite (for `systemctl status`)."""
         problems = [] if self.alive() else ["Graphite sender stopped"]
+        lookup_problem = self.resolver.problem()
+        if lookup_problem is not None:
+            problems.append(f"Graphite {lookup_problem}")
         spool_problem = self.backlog.spool_problem()
         if spool_problem is not None:
             problems.append(spool_problem)
@@ -211,9 +220,12 @@ class GraphiteSender:
             return bool(self._attempt(now, self._connection.check_open))
         if now < self._next_attempt:
             return False
-        self._connection = self._attempt(now, ConfirmedConnection, self.address,
-                                         self._limit(self.connect_timeout, now))
+        self._connection = self._attempt(now, open_connection, self.resolver, self._limit(self.lookup_timeout, now),
+                                         self._limit(self.connect_timeout, now), self._give_up)
         return self._connection is not None
+
+    def _give_up(self):
+        return self._close_by is not None and self.monotonic() >= self._close_by
 
     def _attempt(self, now, step, *args):
         """The result of one step on the connection; None when the connection failed (then dropped)."""
