@@ -2,7 +2,7 @@ import os
 
 from presence.sink.spool import Spool
 from testbed.graphite_peers import Peer
-from tests.senders import closed_port, fast, tick, ticks, wait
+from tests.senders import closed_port, fast, spooled, tick, ticks, wait
 
 
 # The sender never dies: the disk fails under it, and it carries on in memory.
@@ -17,7 +17,7 @@ def test_a_spool_folder_that_cannot_be_made_holds_ticks_in_memory(tmp_path, capl
             sender.send(tick(i))
         assert wait(lambda: len(sender.memory) == 3)
         problem = sender.problem()
-        assert problem.startswith(f"spool unwritable: File exists ({folder}); 3 ticks held in memory; ")
+        assert problem.startswith(f"spool unwritable: File exists ({folder}); 3 ticks held in memory only; ")
         assert f"Graphite 127.0.0.1:{port} unreachable for " in problem
         assert sender.alive() and caplog.text.count("File exists") == 1
         folder.unlink()
@@ -39,7 +39,7 @@ def test_a_spool_mended_while_graphite_is_up_is_no_longer_a_problem(tmp_path, co
     try:
         sender.send(tick(0))
         assert sender.wait_idle() and sender.problem() == f"spool unwritable: File exists ({folder}); " \
-            "0 ticks held in memory"
+            "0 ticks held in memory only"
         folder.unlink()
         assert wait(lambda: sender.problem() is None)
         assert os.listdir(folder) == []
@@ -112,3 +112,36 @@ def test_an_unforeseen_error_is_logged_once_and_the_sender_carries_on(tmp_path, 
         collector.close()
     finally:
         sender.close()
+
+
+def test_two_senders_on_one_spool_folder_never_both_write_it(tmp_path, caplog):
+    """At a reload whose old sender did not end in time: the new one holds its ticks in memory until it does."""
+    port = closed_port()
+    old = fast(port, spool=Spool(str(tmp_path), 10**6, segment_messages=2))
+    new = None
+    try:
+        for i in range(3):
+            old.send(tick(i))
+        assert wait(lambda: not old.memory and old.inbox.unfinished_tasks == 0)
+        new = fast(port, spool=Spool(str(tmp_path), 10**6))
+        for i in range(3, 5):
+            new.send(tick(i))
+            old.send(tick(10 + i))
+        assert wait(lambda: len(new.memory) == 2 and not old.memory and old.inbox.unfinished_tasks == 0)
+        assert new.spool.segments == [] and sorted(os.listdir(tmp_path)) == old.spool.segments
+        assert spooled(tmp_path) == ticks([0, 1, 2, 13, 14])  # the old sender's alone
+        assert new.problem().startswith(f"spool unwritable: in use by another Graphite sender ({tmp_path}); "
+                                        "2 ticks held in memory only")
+        assert caplog.text.count("in use by another Graphite sender") == 1
+        assert "a restart now loses them" in caplog.text
+        old.close()
+        assert wait(lambda: not new.memory and "spool unwritable" not in new.problem())
+        assert spooled(tmp_path) == ticks([0, 1, 2, 13, 14, 3, 4])
+        collector = Peer("carbon", port=port)
+        assert new.wait_idle()
+        assert collector.data() == ticks([0, 1, 2, 13, 14, 3, 4]) and os.listdir(tmp_path) == []
+        collector.close()
+    finally:
+        old.close()
+        if new is not None:
+            new.close()

@@ -1,11 +1,12 @@
 import errno
 import os
+import shutil
 
 import pytest
 
-from presence.sink.spool import Spool
+from presence.sink.spool import Spool, SpoolInUse
 from testbed.carbon import require
-from testbed.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
+from testbed.small_fs import fill, read_only, small_fs_unavailable_reason, small_tmpfs
 
 
 def tick(i):
@@ -142,3 +143,54 @@ def test_a_write_that_fails_on_a_full_disk_leaves_no_torn_line(small_disk):
     on_disk = b"".join(open(os.path.join(spool.folder, name), "rb").read() for name in spool.segments)
     assert on_disk == expected and spool.bytes == len(expected)
     assert drain(spool) == expected
+
+
+# One sender per folder: the folder's flock, taken at the first look into it, let go by close().
+
+def test_a_second_spool_on_the_folder_is_refused_until_the_first_closes(tmp_path):
+    first = Spool(str(tmp_path), max_bytes=10**6)
+    first.append(tick(0))
+    second = Spool(str(tmp_path), max_bytes=10**6)
+    assert isinstance(second.error, SpoolInUse) and second.error.filename == str(tmp_path)
+    assert second.segments == []  # not even read: the first may deliver and remove them
+    with pytest.raises(SpoolInUse):
+        second.append(tick(1))
+    with pytest.raises(SpoolInUse):
+        second.check()
+    first.append(tick(1))
+    assert os.listdir(tmp_path) == first.segments
+    first.close()
+    second.check()
+    second.append(tick(2))
+    assert drain(second) == tick(0) + tick(1) + tick(2)
+    with pytest.raises(SpoolInUse):
+        first.append(tick(3))
+
+
+def test_a_folder_made_anew_is_locked_anew(tmp_path):
+    folder = tmp_path / "spool"
+    spool = Spool(str(folder), max_bytes=10**6)
+    spool.append(tick(0))
+    shutil.rmtree(folder)
+    with pytest.raises(OSError):
+        spool.append(tick(1))  # into the folder that is gone
+    spool.append(tick(2))
+    assert isinstance(Spool(str(folder), max_bytes=10**6).error, SpoolInUse)
+    assert drain(spool) == tick(2)
+
+
+@pytest.mark.lab
+def test_the_lock_is_taken_on_a_full_and_on_a_read_only_folder(small_disk, tmp_path):
+    full = os.path.join(small_disk, "spool")
+    os.mkdir(full)
+    fill(small_disk)
+    held = Spool(full, max_bytes=10**6)
+    assert held.error is None
+    assert isinstance(Spool(full, max_bytes=10**6).error, SpoolInUse)
+    (tmp_path / "ro").mkdir()
+    with read_only(tmp_path / "ro"):
+        assert Spool(str(tmp_path / "ro"), max_bytes=10**6).error is None
+        with pytest.raises(OSError) as failure:
+            Spool(str(tmp_path / "ro"), max_bytes=10**6).append(tick(0))
+        assert failure.value.errno == errno.EROFS
+    held.close()

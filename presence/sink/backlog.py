@@ -23,9 +23,13 @@ class Backlog:
         self.dropped = 0
         self.spool_error = None
         self._retry_at = 0.0
-        if spool is not None and spool.error is not None:
-            self._spool_failed(now, spool.error)
-            self._retry_at = 0.0
+        if spool is not None:
+            # Tried at once, not at the first outage: a full or read-only disk is said from the start.
+            try:
+                spool.check()
+            except OSError as error:
+                self._spool_failed(now, error)
+                self._retry_at = 0.0
 
     def empty(self):
         return not self.memory and not (self.spool and len(self.spool))
@@ -72,7 +76,7 @@ class Backlog:
             self._spool_failed(now, error)
             return
         if self.spool_error is not None:
-            log.info("Graphite spool %s is writable again", self.spool.folder)
+            log.info("Graphite spool %s is written again: ticks held in memory go to it", self.spool.folder)
             self.spool_error = None
 
     def finish(self, now):
@@ -90,7 +94,8 @@ class Backlog:
     def spool_problem(self):
         """None, or why ticks are held in memory instead of the spool."""
         error = self.spool_error
-        return None if error is None else f"spool unwritable: {_reason(error)}; {len(self.memory)} ticks held in memory"
+        return None if error is None else \
+            f"spool unwritable: {_reason(error)}; {len(self.memory)} ticks held in memory only"
 
     def kept(self, with_memory):
         """[] or one `12.3 kB spooled, 4 ticks in memory` item for a problem report."""
@@ -101,10 +106,15 @@ class Backlog:
 
     def _spool_failed(self, now, error):
         self._retry_at = now + self.spool_retry
-        if self.spool_error is None or _reason(error) != _reason(self.spool_error):
-            log.warning("Graphite spool %s: %s; keeping ticks in memory (up to %d) and retrying",
-                        self.spool.folder, error, self.max_pending)
+        if self.spool_error is None or _kind(error) != _kind(self.spool_error):
+            log.warning("Graphite spool %s not written (%s): ticks are held in memory only (%d at most); a restart "
+                        "now loses them. Retrying every %g s", self.spool.folder, _reason(error), self.max_pending,
+                        self.spool_retry)
         self.spool_error = error
+
+
+def _kind(error):
+    return (type(error), getattr(error, "errno", None)) if isinstance(error, OSError) else repr(error)
 
 
 def _reason(error):

@@ -1,5 +1,7 @@
 """Metric lines that Graphite has not taken yet, kept in order on disk so a restart loses none."""
 
+import errno
+import fcntl
 import logging
 import os
 import re
@@ -13,10 +15,19 @@ _PROBE = ".probe"
 _NAME_ATTEMPTS = 100
 
 
+class SpoolInUse(OSError):
+    """Another sender holds the folder's lock (at a reload, the one before, still finishing)."""
+
+    def __init__(self, folder):
+        super().__init__(errno.EWOULDBLOCK, "in use by another Graphite sender", folder)
+
+
 class Spool:
     """Append-only segment files in `folder`, oldest first, bounded to `max_bytes` by dropping the oldest.
 
-    The constructor never raises: a folder that cannot be made or read leaves `error` set, and
+    One sender per folder: the folder is read and written only under an flock on the folder itself (it needs
+    no space, inode or write access), held from the first look into it until `close()`.
+    The constructor never raises: a folder that cannot be made, read or locked leaves `error` set, and
     `append` tries it again. Entries of the folder that are not our segments are left alone.
     """
 
@@ -34,12 +45,18 @@ class Spool:
         self._ignored = set()
         self._skipped = set()
         self._fd = None
+        self._lock_fd = None
         self._open_name = None
         self._open_count = 0
         try:
             self._scan()
         except OSError as error:
             self.error = error
+
+    def __del__(self):
+        # A spool dropped without close() lets go of its folder (and its descriptors) all the same.
+        if getattr(self, "_lock_fd", None) is not None:
+            self._unlock()
 
     def __len__(self):
         """How many segment files wait (0 when everything was delivered)."""
@@ -105,21 +122,22 @@ class Spool:
             self._forget(name)
 
     def close(self):
-        """Make what was appended durable; raise OSError when the disk refuses."""
-        if self._fd is None:
-            return
+        """Make what was appended durable and let another sender have the folder; raise OSError when the disk
+        refuses."""
         try:
-            os.fsync(self._fd)
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                finally:
+                    self._seal()
+                if self._lock_fd is not None:
+                    os.fsync(self._lock_fd)
         finally:
-            self._seal()
-        folder = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+            self._unlock()
 
     def _scan(self):
         os.makedirs(self.folder, mode=0o700, exist_ok=True)
+        self._lock()
         sizes, numbers, ignored = {}, [0], []
         with os.scandir(self.folder) as entries:
             for entry in entries:
@@ -142,6 +160,31 @@ class Spool:
         self._next_number = max(self._next_number, max(numbers) + 1)
         self._ready = True
         self.error = None
+
+    def _lock(self):
+        if self._lock_fd is not None:
+            try:
+                if os.path.samestat(os.fstat(self._lock_fd), os.stat(self.folder)):
+                    return
+            except OSError:
+                pass
+            self._unlock()  # the folder was made anew: its lock is another
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            os.close(fd)
+            if error.errno == errno.EWOULDBLOCK:
+                raise SpoolInUse(self.folder) from None
+            raise
+        self._lock_fd = fd
+
+    def _unlock(self):
+        self._ready = False
+        self._seal()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _log_ignored(self, names):
         new = sorted(set(names) - self._ignored)
