@@ -2,6 +2,7 @@
 
 import errno
 import socket
+import sys
 import time
 
 import pytest
@@ -136,3 +137,31 @@ def test_stdout_sink(capsys):
     sink.send(b"p.x 1 0\n")
     assert capsys.readouterr().out == "p.x 1 0\n"
     assert sink.alive() and sink.problem() is None
+
+
+def in_connect(thread):
+    frame = sys._current_frames().get(thread.ident)
+    while frame is not None:
+        if frame.f_code.co_name == "_connect" and frame.f_code.co_filename.endswith("connection.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_a_close_during_a_connect_that_hangs_spools_what_is_queued(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    filler = socket.create_connection(server.getsockname())  # the accept queue is full: SYNs go unanswered
+    sender = GraphiteSender("127.0.0.1", server.getsockname()[1], spool=Spool(str(tmp_path), 10**6),
+                            connect_timeout=3600, start=False)
+    for i in range(3):
+        sender.send(tick(i))
+    sender._thread.start()
+    try:
+        assert wait(lambda: in_connect(sender._thread))
+        sender.close(timeout=1.0)
+        assert not sender._thread.is_alive() and spooled(tmp_path) == ticks(range(3))
+    finally:
+        filler.close()
+        server.close()

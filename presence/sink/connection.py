@@ -110,9 +110,10 @@ def _numeric(host, port):
 def open_connection(resolver, lookup_timeout, connect_timeout, give_up):
     """A ConfirmedConnection to the first address that answers, the lookup and the connect each within their
     timeout (and both ended by `give_up()`)."""
-    error = None
+    addresses = resolver.addresses(lookup_timeout, give_up)
+    error = f"no address for {resolver.host}"
     deadline = time.monotonic() + connect_timeout
-    for family, kind, proto, _, address in resolver.addresses(lookup_timeout, give_up):
+    for family, kind, proto, _, address in addresses:
         sock = socket.socket(family, kind, proto)
         try:
             _connect(sock, address, deadline, give_up)
