@@ -265,3 +265,8 @@ HISTORY_MAX_PENDING = 20_000
 # connect in progress looks whether a close wants it to end sooner.
 GRAPHITE_LOOKUP_TIMEOUT = 1.0
 GRAPHITE_WAIT_SLICE = 0.05
+
+# The WiFi source's first sweep (presence.sources.wifi, issue 23): every device it is asked about gets its
+# first whole-range search at once, not one device a sweep, within this many search frames (16 devices on
+# a /24, 4 on a /22, at least SEARCHES_PER_SWEEP on any network); later sweeps keep SEARCHES_PER_SWEEP.
+FIRST_SWEEP_SEARCH_FRAMES = 4096

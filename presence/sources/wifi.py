@@ -12,6 +12,7 @@ from presence.sources.frames import (ETH_P_ARP, arp_request, parse_arp_reply, ud
 from presence.sources.network_interfaces import (ScanError, default_gateways, in_networks, interface_addresses,
                                                  interface_groups, link_problem)
 from presence.sources.neighbours import read_neighbours
+from presence.sources.reprobe import SearchBackoff
 from presence.sources.vendors import looks_personal
 from presence.observations import DeviceSighting, NetworkHealth, SourceReport
 
@@ -62,7 +63,8 @@ class ArpSweeper:
 
         Of the devices that missed the broadcast, `reprobe` ({mac: ip}) get unicast requests and the mDNS
         knock, `quiet` ({mac: ip}, the gateway) the requests only, up to REPROBE_TRIES times each; each MAC
-        in `search` (address unknown) gets one unicast request per address of this interface's networks.
+        in `search` gets one unicast request per address of this interface's networks: at once when its
+        address is unknown, after the first unicast try when it has one that did not answer.
         """
         # Frames queued since the last sweep carry no time of their own; only fresh replies count.
         drain(self.sock)
@@ -88,15 +90,24 @@ class ArpSweeper:
     def _reprobe(self, frames, searches, found):
         # A dozing phone misses most broadcasts but gets every unicast frame: ask it directly.
         wanted = set(frames) | set(searches)
-        for frame in (frame for batch in searches.values() for frame in batch):
-            self.sock.send(frame)
-        for _ in range(defaults.REPROBE_TRIES if frames else 0):
+        later = {mac for mac in searches if mac in frames}  # searched past its address if silent there
+        self._send_searches(searches, found, skip=later)
+        for attempt in range(defaults.REPROBE_TRIES if frames else 0):
             for mac, batch in frames.items():
                 if mac not in found:
                     for frame in batch:
                         self.sock.send(frame)
             self._collect(found, defaults.REPROBE_SPACING, until_found=wanted)
+            if attempt == 0:
+                # Silent at its address: the address may be stale (a new lease while nobody looked).
+                self._send_searches({mac: searches[mac] for mac in later}, found)
         self._collect(found, defaults.REPROBE_LISTEN, until_found=wanted)
+
+    def _send_searches(self, searches, found, skip=()):
+        for mac, batch in searches.items():
+            if mac not in found and mac not in skip:
+                for frame in batch:
+                    self.sock.send(frame)
 
     def _collect(self, found, seconds, until_found=None):
         deadline = time.monotonic() + seconds
@@ -111,35 +122,6 @@ class ArpSweeper:
 
     def close(self):
         self.sock.close()
-
-
-class SearchBackoff:
-    """Choose which devices of unknown address get a whole-range search this sweep: rarely, less and less."""
-
-    def __init__(self, first_gap=defaults.SEARCH_FIRST_GAP, max_gap=defaults.SEARCH_MAX_GAP,
-                 per_sweep=defaults.SEARCHES_PER_SWEEP):
-        self.first_gap, self.max_gap, self.per_sweep = first_gap, max_gap, per_sweep
-        self.sweeps = 0
-        # mac -> (sweep number it is next due, gap in sweeps after that, time of its last search)
-        self.plans = {}
-
-    def choose(self, macs, now):
-        """Return the MACs of `macs` to search in this sweep at `now`; forget devices no longer asked about."""
-        self.sweeps += 1
-        self.plans = {mac: plan for mac, plan in self.plans.items() if mac in macs}
-        due = [mac for mac in macs if self._due(mac, now)]
-        due.sort(key=lambda mac: self.plans[mac][0] if mac in self.plans else float("-inf"))
-        chosen = due[:self.per_sweep]
-        for mac in chosen:
-            _due_at, gap, _last = self.plans.get(mac, (None, self.first_gap, None))
-            self.plans[mac] = (self.sweeps + gap, gap * 2, now)
-        return chosen
-
-    def _due(self, mac, now):
-        if mac not in self.plans:
-            return True
-        due_at, _gap, last = self.plans[mac]
-        return self.sweeps >= due_at or now - last >= self.max_gap
 
 
 def network_health(network, found_ips, gateway, gateway_known):
@@ -159,8 +141,9 @@ class WifiSource:
     """Report which devices are on the LAN(s) now and whether each LAN answered at all.
 
     `reprobe()` returns {mac: last ip or None} of the devices worth re-probing at this sweep (those of
-    people home or within their grace); without it, the fixed `watch` MACs are. Without CAP_NET_RAW,
-    it reads the kernel's neighbour table instead.
+    people home, within their grace, or not decided yet); without it, the fixed `watch` MACs are. The
+    first sweep searches the whole range for each of them that does not answer at a known address.
+    Without CAP_NET_RAW, it reads the kernel's neighbour table instead.
     """
 
     name = "wifi"
@@ -243,17 +226,29 @@ class WifiSource:
 
     def _sweep(self, groups, asked, now):
         wanted = self._resolved(asked)
-        search = self.searches.choose([mac for mac, ip in wanted.items() if not ip], now)
+        unknown = [mac for mac, ip in wanted.items() if not ip]
+        if self.searches.sweeps == 0:
+            # A fresh start knows few addresses, and a phone at home may be dozing: each device asked about
+            # gets its first search now (unknown addresses first), not one a sweep after the first tick.
+            search = self.searches.choose(unknown + [mac for mac in wanted if mac not in unknown], now,
+                                          self._first_searches(groups))
+        else:
+            search = self.searches.choose(unknown, now)
         known = {mac: ip for mac, ip in wanted.items() if ip}
         found = {}
         for iface, networks in groups.items():
             quiet = {self.gateways[n][1]: self.gateways[n][0] for n in networks if n in self.gateways}
             try:
-                found.update(self.sweepers[iface].sweep(known, search, quiet))
+                found.update(self.sweepers[iface].sweep(known, [mac for mac in search if mac not in found], quiet))
             except OSError as error:
                 self.unswept.update(dict.fromkeys(networks, f"sweeping {iface} failed: {error.strerror or error}"))
                 self.sweepers.pop(iface).close()
         return found
+
+    def _first_searches(self, groups):
+        """How many devices the first sweep may search: FIRST_SWEEP_SEARCH_FRAMES, at least SEARCHES_PER_SWEEP."""
+        addresses = sum(len(self.sweepers[iface].frames) for iface in groups)
+        return max(self.searches.per_sweep, defaults.FIRST_SWEEP_SEARCH_FRAMES // max(1, addresses))
 
     def _resolved(self, asked):
         """{mac: ip or None} to re-probe; an address outside every swept network counts as unknown."""

@@ -101,9 +101,10 @@ def _evaluate_person(state, person, config, now):
 
 def reprobe_targets(state, config):
     """`{mac: last ip or None}` of the devices worth a unicast re-probe: those of people still home
-    (within their grace included). An absent person's phone needs none: joining, it is heard."""
+    (within their grace included), and of people not decided yet (a fresh state, a person just added: a
+    dozing phone at home is not heard joining). An absent person's phone needs none: joining, it is heard."""
     return {mac: (state.devices[mac].ip if mac in state.devices else None)
-            for person in config.people if state.people.get(person.key, PersonRecord()).is_home
+            for person in config.people if person.key not in state.people or state.people[person.key].is_home
             for mac in person.macs}
 
 
