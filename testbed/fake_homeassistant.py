@@ -67,6 +67,25 @@ class FakeHomeAssistant:
                          "attributes": self.attributes.get(entity, {})}
         return 404, {"message": "Entity not found."}
 
+    def set(self, entity_id, state, **attributes):
+        """Give an entity a state and these attributes (it is made if it is not there)."""
+        self.states[entity_id] = state
+        self.attributes[entity_id] = attributes
+
+    def make_unavailable(self, entity_id):
+        """As Home Assistant shows an entity it cannot reach (an MQTT one after its last will): `unavailable`,
+        its extra attributes dropped, its name kept."""
+        name = self.attributes.get(entity_id, {}).get("friendly_name")
+        self.set(entity_id, "unavailable", **({} if name is None else {"friendly_name": name}))
+
+    def remove(self, entity_id):
+        self.states.pop(entity_id, None)
+        self.attributes.pop(entity_id, None)
+
+    def asked(self, entity_id):
+        """How many times the entity's state was asked for."""
+        return sum(path == f"/api/states/{entity_id}" for path, _ in self.requests)
+
     def history_period(self, path):
         """As Home Assistant's recorder answers: per entity its state at the start, then each change before
         the end; with `minimal_response` only the first names the entity and repeated states are left out."""

@@ -262,7 +262,10 @@ def test_our_own_entities_are_no_evidence_even_renamed_or_behind_a_person(ha, ca
         "device_tracker.elsewhere": {"presence_topic": "another/site"},  # another daemon's: evidence
         "person.nick": {"device_trackers": ["device_tracker.nick_phone", "device_tracker.presence_nick"]},
         "person.charlie": {"device_trackers": ["device_tracker.charlie_gps", "device_tracker.nicks_presence"]},
-        "person.mo": {"device_trackers": ["device_tracker.charlie_gps", 7]}})
+        "person.mo": {"device_trackers": ["device_tracker.charlie_gps", 7], "source": "device_tracker.charlie_gps"},
+        # As Home Assistant shows a tracker in a real state: with its source_type (without attributes it would be
+        # undecided, since an unavailable tracker of ours shows none).
+        "device_tracker.charlie_gps": {"source_type": "gps"}})
     entities = ["device_tracker.presence_nick", "device_tracker.nicks_presence", "person.nick", "person.charlie",
                 "person.mo", "device_tracker.elsewhere", "device_tracker.nick_phone"]
     source = HomeAssistantSource(ha_config(ha.url), entities, Secret(TOKEN), own=OWN)

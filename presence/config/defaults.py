@@ -270,3 +270,9 @@ GRAPHITE_WAIT_SLICE = 0.05
 # first whole-range search at once, not one device a sweep, within this many search frames (16 devices on
 # a /24, 4 on a /22, at least SEARCHES_PER_SWEEP on any network); later sweeps keep SEARCHES_PER_SWEEP.
 FIRST_SWEEP_SEARCH_FRAMES = 4096
+
+# The loop guard (presence.sources.homeassistant, issue 23): whether a person's tracker is our own published
+# one is asked of Home Assistant again this often (and at a reload, and when Home Assistant says `online`).
+# A verdict is only kept from a tracker that shows its attributes: absent, unknown or unavailable, it is
+# asked again at the next poll.
+HA_OWN_RECHECK_INTERVAL = 300.0
