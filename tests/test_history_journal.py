@@ -184,16 +184,66 @@ def test_an_unwritable_folder_is_an_oserror_for_the_caller(tmp_path):
         journal.read(str(tmp_path / "file"), T0, T0 + 1)
 
 
-def test_a_full_day_refuses_more_and_writes_nothing(tmp_path, monkeypatch):
+def flood(macs, start, count):
+    """A MAC-rotating device: every record from another random-looking address."""
+    return [device(f"06:00:00:{i >> 16 & 255:02x}:{i >> 8 & 255:02x}:{i & 255:02x}", start + i, start + i + 0.5)
+            for i in range(macs, macs + count)]
+
+
+def test_a_flood_of_unknown_devices_never_pushes_out_peoples_records(tmp_path, monkeypatch, caplog):
     folder = str(tmp_path)
-    monkeypatch.setattr(defaults, "MAX_HISTORY_DAY_BYTES", 200)
-    journal.append(folder, [device(PHONE, T0, T0 + 1), device(PHONE, T0 + 2, T0 + 3)])
-    before = open(os.path.join(folder, day_name(T0)), "rb").read()
-    with pytest.raises(OSError) as caught:
-        journal.append(folder, [device(PHONE, T0 + 4, T0 + 5), device(TV, T0 + 4, T0 + 5)])
-    assert caught.value.errno == errno.EFBIG
-    assert open(os.path.join(folder, day_name(T0)), "rb").read() == before
-    journal.append(folder, [device(PHONE, T0 + DAY, T0 + DAY + 1)])  # the next day has room again
+    monkeypatch.setattr(defaults, "MAX_HISTORY_DAY_BYTES", 2_000)
+    monkeypatch.setattr(defaults, "HISTORY_DAY_PEOPLE_BYTES", 1_000)
+    journal.append(folder, flood(0, T0, 60), people_macs={PHONE})
+    unknown = os.path.getsize(os.path.join(folder, day_name(T0)))
+    assert 1_900 < unknown <= 2_000
+    assert caplog.text.count("devices nobody is mapped to are spent") == 1
+    # Every other kind still has its own room: Home Assistant's, the watched LAN's and a mapped phone's.
+    journal.append(folder, [ha("susan", T0, T0 + 50, True), watched(T0, T0 + 60), device(PHONE, T0, T0 + 70)]
+                   + flood(100, T0 + 100, 10), people_macs={PHONE})
+    history = journal.read(folder, T0, T0 + DAY)
+    assert history.people["susan"].ha_home == (Interval(T0, T0 + 50),)
+    assert history.watched == (Interval(T0, T0 + 60),)
+    assert history.devices[PHONE].intervals == (Interval(T0, T0 + 70),)
+    assert caplog.text.count("devices nobody is mapped to are spent") == 1  # said once a day
+    # After a restart, the budget counts what the day's file already holds.
+    journal._described.clear()
+    journal.append(folder, flood(200, T0 + 200, 10) + [ha("mo", T0 + 300, T0 + 310, False)], people_macs={PHONE})
+    history = journal.read(folder, T0, T0 + DAY)
+    assert "mo" in history.people and not any(record["mac"] in history.devices for record in flood(200, T0, 10))
+    # People's records have a bound too, and the next day has room again for everyone.
+    journal.append(folder, [ha("susan", T0 + 400 + i, T0 + 400.5 + i, True) for i in range(40)], people_macs={PHONE})
+    assert os.path.getsize(os.path.join(folder, day_name(T0))) <= 3_000
+    assert caplog.text.count("people's records are spent") == 1
+    journal.append(folder, flood(0, T0 + DAY, 3) + [ha("susan", T0 + DAY, T0 + DAY + 1, True)])
+    assert len(lines(folder, day_name(T0 + DAY))) == 4
+
+
+def test_a_mapped_device_that_floods_is_bounded_by_the_peoples_share(tmp_path, monkeypatch):
+    folder = str(tmp_path)
+    monkeypatch.setattr(defaults, "HISTORY_DAY_PEOPLE_BYTES", 500)
+    journal.append(folder, [device(PHONE, T0 + i, T0 + i + 0.5) for i in range(100)], people_macs={PHONE})
+    journal.append(folder, [device(TV, T0, T0 + 1)])
+    assert 400 < os.path.getsize(os.path.join(folder, day_name(T0))) <= 500 + 100
+    assert TV in journal.read(folder, T0, T0 + DAY).devices
+
+
+def test_day_files_dated_after_tomorrow_are_set_aside_not_read_and_later_deleted(tmp_path, caplog):
+    folder = str(tmp_path)
+    for day in (0, 1, 2, 400):
+        journal.append(folder, [device(PHONE, T0 + day * DAY, T0 + day * DAY + 1)])
+    assert journal.prune(folder, T0) == []
+    names = sorted(os.listdir(folder))
+    assert names == [day_name(T0), day_name(T0 + DAY), day_name(T0 + 2 * DAY) + ".future",
+                     day_name(T0 + 400 * DAY) + ".future"]
+    assert caplog.text.count("set aside 2 day file(s) dated after tomorrow") == 1
+    assert journal.read(folder, T0, T0 + 500 * DAY).devices[PHONE].intervals == (
+        Interval(T0, T0 + 1), Interval(T0 + DAY, T0 + DAY + 1))
+    aside, recent = (os.path.join(folder, day_name(T0 + day * DAY) + ".future") for day in (400, 2))
+    os.utime(aside, (T0 - 29 * DAY, T0 - 29 * DAY))
+    os.utime(recent, (T0 - 27 * DAY, T0 - 27 * DAY))
+    journal.prune(folder, T0)
+    assert not os.path.exists(aside) and os.path.exists(recent)
 
 
 def test_invalid_records_are_left_out_with_one_warning(tmp_path, caplog):

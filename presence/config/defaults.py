@@ -246,18 +246,27 @@ SUGGEST_TOGETHER_SHARE = TOGETHER_SHARE
 SUGGEST_HOSTNAME_WEIGHT = 0.5
 
 # The history's journal (presence.history.journal): its folder beside the state file, the days kept, and
-# bounds against a corrupt or hostile file: a line (a record is about 70 bytes) and a day's file (200
-# devices with 10 stretches a day write about 150 kB; the writer refuses to grow a day past this).
+# bounds against a corrupt or hostile file: a line (a record is about 70 bytes) and a day's file by share (200
+# devices with 10 stretches a day write about 150 kB): the devices nobody is mapped to may fill
+# MAX_HISTORY_DAY_BYTES, people's records (Home Assistant's, the watched LAN's, mapped devices') have
+# HISTORY_DAY_PEOPLE_BYTES of their own, so a MAC-rotating flood never pushes them out.
 HISTORY_FOLDER = "device-history"
 HISTORY_KEEP_DAYS = 28
 MAX_HISTORY_LINE = 4096
 MAX_HISTORY_DAY_BYTES = 4_000_000
+HISTORY_DAY_PEOPLE_BYTES = 1_000_000
+# Closed records are appended in batches, at most this many seconds apart (and at SIGTERM and SIGHUP): the
+# SD card sees one small write a minute, and a crash (kill -9, power) loses at most this much of the history.
+HISTORY_FLUSH_INTERVAL = 60.0
+# A day file dated later than tomorrow (written while the clock was wrong) is set aside as `<day>.jsonl.future`.
+HISTORY_FUTURE_SUFFIX = ".future"
 # Home Assistant's history API: the largest answer read (with minimal_response, a state change is about
 # 70 bytes: a person changing state every 5 min for 28 days, times 8 entities, is about 4.5 MB).
 MAX_HA_HISTORY_BYTES = 16_000_000
 # `suggest`: how long Home Assistant may take to answer for the history of every person's entities.
 HA_HISTORY_TIMEOUT = 60.0
-# History records kept in memory while the journal cannot be written (a day of a busy household's).
+# History records kept in memory while the journal cannot be written (a day of a busy household's, about
+# 2 MB at most; the oldest go first).
 HISTORY_MAX_PENDING = 20_000
 
 # The Graphite sender's name lookup (presence.sink.connection): its deadline (getaddrinfo has none; a late

@@ -85,7 +85,7 @@ class Daemon:
         self._publish(snapshot)
         if self.state.history_out:
             if self.history is not None:
-                self.history.write(list(self.state.history_out), at)
+                self.history.write(list(self.state.history_out), at, people_macs=self.config.mac_owner)
             self.state = replace(self.state, history_out=())
         return snapshot
 
@@ -107,6 +107,10 @@ class Daemon:
             except queue.Empty:
                 return
 
+    def _flush_history(self):
+        if self.history is not None:
+            self.history.flush(self.clock.now())
+
     def _publish(self, snapshot):
         if self.publisher is None:
             return
@@ -123,8 +127,8 @@ class Daemon:
         found = vanished_devices(self.state, self.config, at)
         for item in found:
             if item.mac not in self._vanished_said:
-                hint = new_address_hint(self.history.folder, self.state, self.config, at, item.key) \
-                    if self.history is not None else ""
+                hint = new_address_hint(self.history.folder, self.state, self.config, at, item.key,
+                                        held=self.history.pending) if self.history is not None else ""
                 log.warning("%s%s", describe(item), hint)
         self._vanished_said = {item.mac for item in found}
 
@@ -140,6 +144,7 @@ class Daemon:
             finally:
                 source.close()
         snapshot = self.tick(tick_time(self.clock.now(), self.config.graphite.send_interval))
+        self._flush_history()
         self.sink.close()
         if self.publisher is not None:
             self.publisher.settle(defaults.MQTT_TIMEOUT)
@@ -211,6 +216,7 @@ class Daemon:
         # reading, made with the old config, never overwrites the new sources' fresher ones.
         self.reports = queue.Queue()
         self.save(self.clock.now(), force=True)
+        self._flush_history()
         if setup.make_sink is not None:
             # The old sender spools what it could not deliver before the new one reads the spool.
             self.sink.close(timeout=defaults.SHUTDOWN_DEADLINE)
@@ -240,7 +246,7 @@ class Daemon:
             problem = part.problem() if part is not None else None
             if problem:
                 problems.append(problem)
-        for problem in (self.store.problem(), getattr(self.history, "problem", lambda: None)()):
+        for problem in (self.store.problem(), self.history.problem() if self.history is not None else None):
             if problem:
                 problems.append(problem)
         return "; ".join(problems + [line])
@@ -299,6 +305,7 @@ class Daemon:
         for thread in self._threads:
             thread.join(max(0.0, started + defaults.SHUTDOWN_DEADLINE / 10 - self.clock.monotonic()))
         saved = self.save(self.clock.now(), force=True)
+        self._flush_history()
         if self.publisher is not None:
             self.publisher.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.3 - self.clock.monotonic()))
         self.sink.close(timeout=max(0.1, started + defaults.SHUTDOWN_DEADLINE * 0.8 - self.clock.monotonic()))

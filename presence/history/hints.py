@@ -17,10 +17,12 @@ def kept_history(folder, state, now, extra=()):
     return journal.read(folder, since, now, extra=open_records(state, now) + list(extra))
 
 
-def new_address_hint(folder, state, config, now, key):
-    """`; 3a:f1:..:9c looks like its new private address (0.94): see 'suggest'`, or "" when none does."""
+def new_address_hint(folder, state, config, now, key, held=()):
+    """`; 3a:f1:..:9c looks like its new private address (0.94): see 'suggest'`, or "" when none does.
+    `held`: closed records not in the journal yet (the writer's batch)."""
     try:
-        found = [item for item in suggest(kept_history(folder, state, now), config, now) if item.person == key]
+        found = [item for item in suggest(kept_history(folder, state, now, extra=held), config, now)
+                 if item.person == key]
     except Exception as error:  # a hint must never cost the warning itself
         log.debug("No hint for %s's vanished device: %s", key, error, exc_info=True)
         return ""
