@@ -68,7 +68,7 @@ def test_state_file_from_the_config_names_its_key(tmp_path):
 
 
 @pytest.mark.lab
-def test_an_unwritable_state_directory_is_a_named_error(tmp_path, config_file):
+def test_a_read_only_state_directory_starts_and_says_what_it_means(tmp_path, config_file):
     require(None if os.geteuid() == 0 else "needs root to mount a read-only tmpfs")
     folder = tmp_path / "ro"
     folder.mkdir()
@@ -77,8 +77,17 @@ def test_an_unwritable_state_directory_is_a_named_error(tmp_path, config_file):
         result = run_here("--config", config_file, "--state", str(folder / "state.json"), "once", "--dry-run")
     finally:
         subprocess.run(["umount", str(folder)], check=True)
-    assert result.returncode == 78 and "Traceback" not in result.stderr
-    assert f"--state: cannot write in {folder}: Read-only file system" in result.stderr
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"--state: cannot write in {folder} now (Read-only file system); starting anyway" in result.stderr
+    assert "a restart now starts fresh" in result.stderr
+
+
+def test_a_state_folder_that_cannot_be_made_is_a_named_error(tmp_path, config_file):
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    result = run_here("--config", config_file, "--state", str(not_a_folder / "state.json"), "once", "--dry-run")
+    assert result.returncode == 78 and "Traceback" not in result.stderr, result.stderr
+    assert f"--state: cannot write in {not_a_folder}: Not a directory" in result.stderr
 
 
 def test_report_takes_a_relative_time_after_a_space():
