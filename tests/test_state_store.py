@@ -128,3 +128,30 @@ def test_a_state_folder_removed_while_running_is_made_again_and_locked_again(tmp
             StateLock(path).acquire()
     finally:
         lock.release()
+
+
+def test_a_quota_is_passed_through_like_a_full_disk(tmp_path, config, monkeypatch, caplog):
+    # This kernel's tmpfs has no quotas (CONFIG_TMPFS_QUOTA), so EDQUOT is raised where the disk would
+    # raise it: by the temp file that every write of the state begins with.
+    import errno
+    import tempfile
+
+    caplog.set_level(logging.INFO)
+
+    def over_quota(*args, **kwargs):
+        raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    path = str(tmp_path / "state.json")
+    with monkeypatch.context() as patch:
+        patch.setattr(tempfile, "TemporaryFile", over_quota)
+        patch.setattr(tempfile, "mkstemp", over_quota)
+        check_state_path(path, "--state")
+        lock = StateLock(path).acquire()
+        store = StateStore(path, State(), lock)
+        state = seen(State(), config, T0, NICK_PHONE)
+        assert not store.save(state, config, T0)
+        assert "starting anyway" in caplog.text and "Disk quota exceeded" in caplog.text
+        assert store.problem().startswith("state not saved: Disk quota exceeded")
+    assert store.save(state, config, T0 + 1) and load_state(path, T0 + 1).people == state.people
+    assert store.problem() is None and "State saved to" in caplog.text
+    lock.release()
