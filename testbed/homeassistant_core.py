@@ -55,6 +55,24 @@ async def main(url, token, entry_id):
 asyncio.run(main(*sys.argv[1:]))
 """
 
+# Run by Home Assistant's own Python: rename entity argv[3] to argv[4] in the entity registry, as the UI does.
+RENAME_ENTITY = """
+import asyncio, sys, aiohttp
+
+async def main(url, token, old, new):
+    async with aiohttp.ClientSession() as session, session.ws_connect(url + "/api/websocket") as ws:
+        await ws.receive_json()
+        await ws.send_json({"type": "auth", "access_token": token})
+        await ws.receive_json()
+        await ws.send_json({"id": 1, "type": "config/entity_registry/update", "entity_id": old,
+                            "new_entity_id": new})
+        reply = await ws.receive_json()
+        if not reply.get("success"):
+            sys.exit(f"renaming {old} to {new}: {reply}")
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
 
 def installed_version():
     """The homeassistant release in HA_VENV, or None."""
@@ -204,6 +222,14 @@ class HomeAssistantCore:
         if not _poll(reloaded, float(delay) + timeout):
             raise RuntimeError(f"{entity_id} has no fresh state after {timeout} s; see {self.log_file}")
         return entity_id
+
+    def rename_entity(self, entity_id, new_entity_id):
+        """Give an entity a new id in Home Assistant's entity registry (websocket API only), as a user does in the UI."""
+        proc = subprocess.run(["ip", "netns", "exec", self.ns, os.path.join(HA_VENV, "bin", "python"), "-c",
+                               RENAME_ENTITY, self.url, self.token, entity_id, new_entity_id], capture_output=True,
+                              text=True, timeout=30)
+        if proc.returncode:
+            raise RuntimeError(f"could not rename {entity_id}: {proc.stderr.strip()}")
 
     def mqtt_entries(self):
         """The MQTT config entries, each a dict with its entry_id, title and state ("loaded", "setup_retry", ...)."""
