@@ -169,7 +169,15 @@ def run_daemon(command, config, config_path, secrets, state, dry_run, reload_req
     clock = SystemClock()
     token, password = secrets
     state_path, lock = state
-    publisher = make_publisher(config, dry_run, password)
+    # The sources that guard against loops through our own trackers, asked again when Home Assistant
+    # announces itself (a restarted one may have renamed or remade them).
+    guards = []
+
+    def on_birth():
+        for source in list(guards):
+            source.recheck_own()
+
+    publisher = make_publisher(config, dry_run, password, on_birth)
     say_loops(config)
     state = load_state(state_path, clock.now())
     history = HistoryWriter(beside_state(state_path, defaults.HISTORY_FOLDER), clock.now())
@@ -179,6 +187,7 @@ def run_daemon(command, config, config_path, secrets, state, dry_run, reload_req
     daemon.reload_requested = reload_requested
     known_ips = {mac: device.ip for mac, device in state.devices.items() if device.ip}
     sources = make_sources(config, token, known_ips, daemon)
+    guards[:] = _loop_guards(sources)
     if command == "once":
         daemon.once([source for source, _ in sources])  # a failed source is logged; `once` still succeeds
         return exits.EX_OK
@@ -195,8 +204,10 @@ def run_daemon(command, config, config_path, secrets, state, dry_run, reload_req
         if new.mqtt != daemon.config.mqtt:
             # Made now, so that a bad mqtt section refuses the reload; started once the old one is closed.
             new_password = read_mqtt_password(new.mqtt, new.path) if new.mqtt and not dry_run else None
-            publisher = make_publisher(new, dry_run, new_password) or _NoPublisher()
-        return Setup(new, make_sources(new, new_token, known_ips, daemon), make_listeners(new, known_ips),
+            publisher = make_publisher(new, dry_run, new_password, on_birth) or _NoPublisher()
+        new_sources = make_sources(new, new_token, known_ips, daemon)
+        guards[:] = _loop_guards(new_sources)
+        return Setup(new, new_sources, make_listeners(new, known_ips),
                      make_sink=(lambda: make_sink(new, dry_run, state_path)) if changed else None,
                      make_publisher=publisher and publisher.start)
 
@@ -209,13 +220,18 @@ def say_loops(config):
         log.warning("%s: %s", path, loop_problem(entity, entity))
 
 
-def make_publisher(config, dry_run, password):
-    """None without an mqtt section; the printer for `--dry-run`; else the MQTT publisher, not yet started."""
+def make_publisher(config, dry_run, password, on_birth=None):
+    """None without an mqtt section; the printer for `--dry-run`; else the MQTT publisher, not yet started,
+    calling `on_birth()` whenever Home Assistant announces itself."""
     if config.mqtt is None:
         return None
     if dry_run:
         return PrintingPublisher(config, sys.stdout)
-    return MqttPublisher(config, password)
+    return MqttPublisher(config, password, on_birth=on_birth)
+
+
+def _loop_guards(sources):
+    return [source for source, _ in sources if isinstance(source, HomeAssistantSource)]
 
 
 class _NoPublisher:

@@ -87,7 +87,11 @@ def test_a_state_folder_that_cannot_be_made_is_a_named_error(tmp_path, config_fi
     not_a_folder.write_text("")
     result = run_here("--config", config_file, "--state", str(not_a_folder / "state.json"), "once", "--dry-run")
     assert result.returncode == 78 and "Traceback" not in result.stderr, result.stderr
-    assert f"--state: cannot write in {not_a_folder}: Not a directory" in result.stderr
+    assert f"--state: {not_a_folder} is not a folder; choose another state file" in result.stderr
+    deeper = not_a_folder / "presence"
+    result = run_here("--config", config_file, "--state", str(deeper / "state.json"), "once", "--dry-run")
+    assert result.returncode == 78 and "Traceback" not in result.stderr, result.stderr
+    assert f"--state: cannot write in {deeper}: Not a directory" in result.stderr
 
 
 def test_report_takes_a_relative_time_after_a_space():

@@ -34,6 +34,8 @@ def check_state_path(path, where, config_path=None):
         raise StateDirError(f"{where}: {path} is not a state file written by presence (not JSON); name a new "
                             "file, e.g. state.json")
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise StateDirError(f"{where}: {folder} is not a folder; choose another state file")
     try:
         os.makedirs(folder, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
