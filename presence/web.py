@@ -66,10 +66,12 @@ def redact(url):
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
-def get(url, timeout, max_bytes, headers=None, ca_bundle=None):
+def get(url, timeout, max_bytes, headers=None, ca_bundle=None, tally=None):
     """GET `url` and return its Response within `timeout` seconds, or raise WebError.
 
-    A `user:pass@` in the URL is sent as basic auth unless `headers` has an Authorization.
+    A `user:pass@` in the URL is sent as basic auth unless `headers` has an Authorization. `tally(size)`
+    is told of each block of the body before it is kept, and may raise to stop reading (a budget shared
+    by several requests).
     """
     parts = _split(url)
     context = tls_context(ca_bundle) if parts.scheme == "https" else None
@@ -80,7 +82,7 @@ def get(url, timeout, max_bytes, headers=None, ca_bundle=None):
             connection.request("GET", urlunsplit(("", "", parts.path or "/", parts.query, "")),
                                headers={**_basic_auth(parts), "User-Agent": _USER_AGENT, **(headers or {})})
             answer = connection.getresponse()
-            body = _read(answer, max_bytes)
+            body = _read(answer, max_bytes, tally)
             # A body cut short by the deadline's shutdown reads as a short one, not as an error.
             if deadline.expired:
                 raise deadline.timeout()
@@ -155,15 +157,18 @@ def _basic_auth(parts):
     return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
-def _read(answer, max_bytes):
+def _read(answer, max_bytes, tally=None):
     length = answer.getheader("Content-Length") or ""
     if length.isdigit() and int(length) > max_bytes:
         raise TooLarge(f"the answer is {int(length):,} bytes, more than the {max_bytes:,} accepted")
     chunks, size = [], 0
-    while chunk := answer.read(defaults.HTTP_READ_CHUNK):
+    # Never more than one byte past the bound is read, whatever the peer sends.
+    while chunk := answer.read(min(defaults.HTTP_READ_CHUNK, max_bytes + 1 - size)):
         size += len(chunk)
         if size > max_bytes:
             raise TooLarge(f"the answer is more than the {max_bytes:,} bytes accepted")
+        if tally is not None:
+            tally(len(chunk))
         chunks.append(chunk)
     return b"".join(chunks)
 

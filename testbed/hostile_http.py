@@ -88,10 +88,12 @@ def trickle_headers(interval=0.2):
     return behave
 
 
-def trickle_body(interval=0.2):
-    """Headers at once, then a body of one byte every `interval` seconds (it never completes)."""
+def trickle_body(interval=0.2, length=1_000_000):
+    """Headers at once (a Content-Length of `length`), then a body of one byte every `interval` seconds (it
+    never completes)."""
     def behave(conn, _path, closed):
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n")
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+                     .encode())
         while not closed.wait(interval):
             conn.sendall(b" ")
     return behave
@@ -111,6 +113,55 @@ def endless_body():
         block = b"x" * 65536
         while not closed.is_set():
             conn.sendall(block)
+    return behave
+
+
+def chunked_endless():
+    """A 200 in chunked encoding whose chunks never end (no last, empty chunk), as fast as the client reads."""
+    def behave(conn, _path, closed):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        chunk = b"10000\r\n" + b" " * 0x10000 + b"\r\n"
+        while not closed.is_set():
+            conn.sendall(chunk)
+    return behave
+
+
+def lying_length(declared, body_block=b" " * 65536):
+    """A 200 that declares `declared` bytes of body, then sends blocks for ever (more than it declared)."""
+    def behave(conn, _path, closed):
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+                     .encode())
+        while not closed.is_set():
+            conn.sendall(body_block)
+    return behave
+
+
+def gzip_bomb(inflated=1_000_000_000):
+    """A 200 with `Content-Encoding: gzip` whatever the request accepted: a small body that inflates to
+    `inflated` bytes of spaces."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * 1_000_000
+    body = b"".join(packer.compress(block) for _ in range(inflated // len(block))) + packer.flush()
+
+    def behave(conn, _path, _closed):
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                     f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    return behave
+
+
+def dripped(route, seconds, pieces=20):
+    """Whole answers as `answers(route)` gives, each sent in `pieces` parts spread over `seconds`: a slow server
+    that does finish every answer."""
+    def behave(conn, path, closed):
+        status, body = route(path)
+        whole = response(status, body)
+        size = -(-len(whole) // pieces)
+        for offset in range(0, len(whole), size):
+            if closed.wait(seconds / pieces):
+                return
+            conn.sendall(whole[offset:offset + size])
     return behave
 
 

@@ -285,3 +285,16 @@ FIRST_SWEEP_SEARCH_FRAMES = 4096
 # A verdict is only kept from a tracker that shows its attributes: absent, unknown or unavailable, it is
 # asked again at the next poll.
 HA_OWN_RECHECK_INTERVAL = 300.0
+
+# `report`'s reads of the render API (presence.report.fetch, issue 23). An answer may hold at most this many
+# bytes a point it can legitimately hold (a JSON [value, time] pair is at most about 40, a raw value 25) plus
+# a fixed allowance for the series' name and tags, and never more than MAX_RENDER_BYTES; a JSON answer at
+# most two commas a point plus those of its names. All the series of one report read at most
+# MAX_REPORT_RENDER_BYTES together (what one answer could before): a year of minutes is about 3 MB raw and
+# 11 MB in JSON a series, so this is a year for 20 series in raw (graphite-web) or 5 in JSON. Parsed, an
+# answer takes about 8 times its size (measured: a year in JSON, 11 MB, is 80 MB of objects), so a report
+# stays under about 0.5 GB whatever Graphite sends. report.timeout bounds each series' requests together.
+RENDER_BYTES_PER_POINT = 64
+RENDER_ANSWER_OVERHEAD = 64 * 1024
+RENDER_ANSWER_COMMAS = 1024
+MAX_REPORT_RENDER_BYTES = 64_000_000

@@ -3,10 +3,16 @@
 Every answer is checked before it is used: one series, of numbers or nulls, evenly spaced at a
 step from 1 s to a year, starting within the asked period. Values that are not finite (NaN,
 infinity) or absurdly large become gaps, and are counted.
+
+Every answer is also bounded before it is parsed: by the bytes its window can hold, and, with the others
+of the same report, by MAX_REPORT_RENDER_BYTES; each series' requests (raw's first look, raw, JSON) share
+one deadline, so a server that answers slowly costs report.timeout, not one per request.
 """
 
 import math
 import re
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -17,6 +23,8 @@ from presence.safe_text import safe
 from presence.web import redact
 
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
+# What str.splitlines() splits at.
+_LINE = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
 
 
 class FetchError(Exception):
@@ -47,18 +55,60 @@ class Series:
     dropped: int = 0
 
 
-def _get(render_url, params, timeout, target):
-    shown = f"{redact(render_url)}/render"
-    try:
-        response = web.get(f"{render_url}/render?{urlencode(params)}", timeout, defaults.MAX_RENDER_BYTES)
-    except web.TooLarge as error:
-        raise Unreachable(f"{shown} for target {target!r}: {error}") from None
-    except web.WebError as error:
-        raise Unreachable(f"cannot read {shown}: {error}") from None
-    if response.status != 200:
-        raise FetchError(f"{shown} answered HTTP {response.status} for target {target!r}: "
-                         f"{safe(response.text().strip()[:defaults.QUOTED_ANSWER_LENGTH])}")
-    return response
+class _Budget:
+    """The bytes all the series of one report may read together, counted as they arrive (from any thread)."""
+
+    def __init__(self, limit):
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, size, target):
+        with self._lock:
+            self.used += size
+            over = self.used > self.limit
+        if over:
+            raise Unreachable(f"Graphite's answers passed the {self.limit:,} bytes one report reads for all its "
+                              f"series together (while reading {target!r}); ask for a shorter period "
+                              "(--from, --until)")
+
+
+class Reader:
+    """One series' requests: a single deadline for all of them, each answer bounded by what it can hold."""
+
+    def __init__(self, render_url, target, timeout, budget=None):
+        self.render_url, self.target, self.timeout = render_url, target, timeout
+        self.budget = budget or _Budget(defaults.MAX_REPORT_RENDER_BYTES)
+        self._end = time.monotonic() + timeout
+
+    def get(self, params, points):
+        """The answer to `params`, which can legitimately hold at most `points` points."""
+        shown, target = f"{redact(self.render_url)}/render", self.target
+        cap = min(defaults.MAX_RENDER_BYTES,
+                  points * defaults.RENDER_BYTES_PER_POINT + defaults.RENDER_ANSWER_OVERHEAD)
+        left = self._end - time.monotonic()
+        try:
+            if left <= 0:
+                raise web.Timeout("the deadline has passed")
+            response = web.get(f"{self.render_url}/render?{urlencode(params)}", left, cap,
+                               tally=lambda size: self.budget.take(size, target))
+        except web.TooLarge:
+            raise Unreachable(f"{shown} answered more than {cap:,} bytes for target {target!r} (at most {points:,} "
+                              "points asked for); does this render API ignore maxDataPoints and summarize(), or is "
+                              "it not graphite-web?") from None
+        except web.Timeout:
+            raise Unreachable(f"cannot read {shown}: Timeout: no complete answer within {self.timeout:g} s for "
+                              f"target {target!r} (one deadline for all its requests)") from None
+        except web.WebError as error:
+            raise Unreachable(f"cannot read {shown}: {error}") from None
+        if response.status != 200:
+            raise FetchError(f"{shown} answered HTTP {response.status} for target {target!r}: "
+                             f"{safe(response.text().strip()[:defaults.QUOTED_ANSWER_LENGTH])}")
+        return response
+
+
+def _points(start, end, step):
+    """The most points Graphite can answer for (start, end] at `step`: both ends, and one for its alignment."""
+    return (end - start) // step + 2
 
 
 def _one(target, count):
@@ -98,11 +148,11 @@ def _finite(values):
 
 def parse_raw(text, target, start, end, step):
     """graphite-web's `format=raw`: one `name,start,end,step|v,v,...` line per series."""
-    lines = [line for line in text.splitlines() if line]
-    _one(target, len(lines))
-    if not lines:
+    line, count = _first_line(text)
+    _one(target, count)
+    if not count:
         return Series(target, start, step, [])
-    header, bar, values = lines[0].rpartition("|")
+    header, bar, values = line.rpartition("|")
     fields = header.rsplit(",", 3)
     if not bar or len(fields) != 4 or not all(_INTEGER.fullmatch(field) for field in fields[1:]):
         raise FetchError(f"the render API answered a raw line for {target!r} that is not "
@@ -112,6 +162,13 @@ def parse_raw(text, target, start, end, step):
     _checked(target, first, native, count, start, end)
     parsed, dropped = _finite([_number(value, target) for value in values.split(",")] if values else [])
     return Series(target, first, native, parsed, dropped)
+
+
+def _first_line(text):
+    """(the first non-empty line, how many there are), without splitting a hostile answer's many lines."""
+    found = _LINE.finditer(text)
+    first = next(found, None)
+    return ("", 0) if first is None else (first.group(), 1 + sum(1 for _ in found))
 
 
 def parse_json(answer, target, start, end, step):
@@ -146,49 +203,68 @@ def _float(value):
         return math.inf
 
 
-def fetch_raw(render_url, target, start, end, step, timeout, last=False):
+def fetch_raw(reader, start, end, step, last=False):
     """The compact `raw` format. It ignores maxDataPoints, so a finer series is summarized by Graphite."""
+    target = reader.target
     # Graphite's ranges exclude `from` and include `until`: one second earlier keeps the bin at `start`.
     window = {"from": start - 1, "until": end - 1, "format": "raw"}
     probe_end = min(end, start + defaults.RAW_PROBE_SPAN)
-    probe = _get(render_url, {**window, "target": target, "until": probe_end - 1}, timeout, target)
+    # The series' own step is not known yet: as fine as one second.
+    probe = reader.get({**window, "target": target, "until": probe_end - 1}, _points(start, probe_end, 1))
     native = parse_raw(probe.text(), target, start, probe_end, step).step
     expression = f"summarize({target},'{step}s','{'last' if last else 'avg'}')" if native < step else target
     # Parsed under the configured target's name, whatever expression was sent.
-    return parse_raw(_get(render_url, {**window, "target": expression}, timeout, target).text(),
+    return parse_raw(reader.get({**window, "target": expression}, _points(start, end, step)).text(),
                      target, start, end, step)
 
 
-def fetch_json(render_url, target, start, end, step, timeout, last=False):
+def fetch_json(reader, start, end, step, last=False):
     """`format=json`, which any render API serves; `maxDataPoints` makes Graphite consolidate to `step`."""
+    target = reader.target
     expression = f"consolidateBy({target},'last')" if last else target
     params = {"target": expression, "from": start - 1, "until": end - 1, "format": "json",
               "maxDataPoints": (end - start) // step + 1}
+    points = _points(start, end, step)
+    response = reader.get(params, points)
+    # Two commas a point: more would be more values than the points can hold, each an object once parsed.
+    if response.body.count(b",") > 2 * points + defaults.RENDER_ANSWER_COMMAS:
+        raise WrongShape(f"the render API answered more than {points:,} points for {target!r}, more than "
+                         f"{end - start} s at {step} s steps hold")
     try:
-        answer = _get(render_url, params, timeout, target).json()
+        answer = response.json()
     except ValueError:
-        raise FetchError(f"{redact(render_url)}/render did not answer JSON for target {target!r}; "
+        raise FetchError(f"{redact(reader.render_url)}/render did not answer JSON for target {target!r}; "
                          "is this the address of graphite-web (its render API)?") from None
     return parse_json(answer, target, start, end, step)
 
 
-def fetch_one(render_url, target, start, end, step, timeout, last=False):
-    """Raw when the server speaks it (four times less to send and parse), else JSON."""
+def fetch_one(reader, start, end, step, last=False):
+    """Raw when the server speaks it (four times less to send and parse), else JSON, within one deadline."""
     try:
-        return fetch_raw(render_url, target, start, end, step, timeout, last)
+        return fetch_raw(reader, start, end, step, last)
     except (Unreachable, Ambiguous, WrongShape):
         raise
     except FetchError:
         pass
-    return fetch_json(render_url, target, start, end, step, timeout, last)
+    return fetch_json(reader, start, end, step, last)
+
+
+def _fetch(fetch, render_url, target, start, end, step, timeout, last, budget):
+    # The deadline starts when the series' first request does, not when it was queued.
+    return fetch(Reader(render_url, target, timeout, budget), start, end, step, last)
 
 
 def fetch_all(render_url, requests_, start, end, step, timeout, fetch=fetch_one):
-    """Fetch `{name: (target, last)}` in parallel; return `{name: Series}`."""
+    """Fetch `{name: (target, last)}` in parallel; return `{name: Series}`.
+
+    Each series has `timeout` seconds for all its requests; all of them together read at most
+    MAX_REPORT_RENDER_BYTES.
+    """
+    budget = _Budget(defaults.MAX_REPORT_RENDER_BYTES)
     # All at once (a household has a few people), so that a stalled server costs one timeout, not one a wave.
     pool = ThreadPoolExecutor(max_workers=max(1, min(defaults.MAX_RENDER_REQUESTS, len(requests_))))
     try:
-        futures = {name: pool.submit(fetch, render_url, target, start, end, step, timeout, last)
+        futures = {name: pool.submit(_fetch, fetch, render_url, target, start, end, step, timeout, last, budget)
                    for name, (target, last) in requests_.items()}
         return {name: future.result() for name, future in futures.items()}
     finally:
