@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.test_homeassistant_mqtt import NICK_PHONE, TOM_PHONE, Daemon, wait_for
+from tests import test_homeassistant_mqtt
+from tests.test_homeassistant_mqtt import Daemon, wait_for
 
 OURS, RENAMED = "device_tracker.presence_nick", "device_tracker.nicks_presence"
 LOOP = f"person.nick follows {RENAMED}, which this daemon publishes over MQTT"
@@ -18,34 +19,15 @@ pytestmark = pytest.mark.lab  # the namespace lab, a real broker, carbon and Hom
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    from testbed.carbon import Carbon, carbon_unavailable_reason, require
-    from testbed.homeassistant_core import HomeAssistantCore, homeassistant_unavailable_reason
-    from testbed.lab import Lan, lab_unavailable_reason
-    from testbed.mosquitto import Mosquitto, mosquitto_unavailable_reason
+    """test_homeassistant_mqtt's lab, broker, carbon and Home Assistant, with person.nick following our tracker
+    under the id the user gives it in the test (Home Assistant's person does not follow a rename)."""
+    from testbed.carbon import require
+    from testbed.lab import lab_unavailable_reason
 
-    require(lab_unavailable_reason(nft=True) or homeassistant_unavailable_reason() or mosquitto_unavailable_reason()
-            or carbon_unavailable_reason())
-    folder = tmp_path_factory.mktemp("ha-loop-guard")
-    with Lan() as lan:
-        phones = {"nick": lan.add_device("nick", NICK_PHONE, "198.51.100.11"),
-                  "tom": lan.add_device("tom", TOM_PHONE, "198.51.100.16")}
-        for phone in phones.values():
-            phone.leave()
-        lan.add_device("printer", "02:00:00:00:09:01", "198.51.100.50")
-        broker = Mosquitto(folder / "broker", lan.scanner_ns)
-        carbon = Carbon(folder / "carbon", lan.scanner_ns)
-        # person.nick follows our tracker under the id the user gives it below.
-        ha = HomeAssistantCore(folder / "ha", lan.scanner_ns, {"nick": [RENAMED], "tom": ["device_tracker.tom_gps"]})
-        try:
-            broker.start()
-            carbon.start()
-            ha.start()
-            ha.setup_mqtt("127.0.0.1", broker.port, "homeassistant", broker.users["homeassistant"])
-            yield lan, phones, broker, carbon, ha
-        finally:
-            ha.stop()
-            carbon.stop()
-            broker.stop()
+    require(lab_unavailable_reason(nft=True))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(test_homeassistant_mqtt, "HA_PEOPLE", {"nick": [RENAMED], "tom": ["device_tracker.tom_gps"]})
+        yield from test_homeassistant_mqtt.servers(tmp_path_factory)
 
 
 class BrokerBlocked:
