@@ -224,7 +224,7 @@ class HomeAssistantCore:
         return entity_id
 
     def rename_entity(self, entity_id, new_entity_id):
-        """Give an entity a new id in Home Assistant's entity registry (websocket API only), as a user does in the UI."""
+        """Give an entity a new id in Home Assistant's entity registry (websocket API only), as the UI does."""
         proc = subprocess.run(["ip", "netns", "exec", self.ns, os.path.join(HA_VENV, "bin", "python"), "-c",
                                RENAME_ENTITY, self.url, self.token, entity_id, new_entity_id], capture_output=True,
                               text=True, timeout=30)
