@@ -18,12 +18,14 @@ class DeviceSighting:
 
 @dataclass(frozen=True)
 class EntityReading:
-    """A Home Assistant entity's state; `home` is None when it gives no evidence."""
+    """A Home Assistant entity's state; `home` is None when it gives no evidence. `echo`: it is (or follows)
+    our own output, which the source says itself, once."""
 
     entity_id: str
     state: str
     home: bool
     at: float
+    echo: bool = False
 
 
 @dataclass(frozen=True)

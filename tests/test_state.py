@@ -151,6 +151,17 @@ def test_homeassistant_unavailable_is_no_evidence_and_logged_once():
     assert not status(snap, "charlie").from_homeassistant
 
 
+def test_an_echo_of_our_own_output_is_no_evidence_and_not_said_at_each_of_its_changes():
+    config = ha_config()
+    echo = [SourceReport(source="homeassistant", at=at, ok=True, readings=(EntityReading(
+        entity_id="person.charlie", state=f"{shown} (our own output)", home=None, at=at, echo=True),))
+        for at, shown in ((T0, "home"), (T0 + 60, "not_home"), (T0 + 120, "home"))]
+    state, events = feed(State(), config, *echo)
+    assert events == []  # the source says the loop once; the machine adds nothing per change
+    _, snap, _, _ = evaluate(state, config, T0 + 120)
+    assert not status(snap, "charlie").from_homeassistant
+
+
 def test_homeassistant_answer_ages_out_when_it_stops_answering():
     config = ha_config()
     state, _ = feed(State(), config, ha(T0, person__charlie="home"))

@@ -77,7 +77,7 @@ class HomeAssistantSource:
                 if doubt and home:
                     # Its state may be our own verdict: no evidence until Home Assistant shows what that is.
                     home, shown = None, f"{shown} (from {doubt}, not known yet to be ours or not)"
-                readings.append(EntityReading(entity_id=entity_id, state=shown, home=home, at=now))
+                readings.append(EntityReading(entity_id=entity_id, state=shown, home=home, at=now, echo=bool(loop)))
         except HomeAssistantError as error:
             self._failures += 1
             return SourceReport(source=self.name, at=now, ok=False, error=str(error),

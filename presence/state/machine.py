@@ -245,7 +245,8 @@ def _health_events(state, report):
 def _no_evidence_events(entities, readings):
     for reading in readings:
         old = entities.get(reading.entity_id)
-        if reading.home is None and (old is None or old.state != reading.state):
+        # An echo of our own output changes with our verdict; the source said once why it is ignored.
+        if reading.home is None and not reading.echo and (old is None or old.state != reading.state):
             yield Event("warning", f"homeassistant: {reading.entity_id} is {reading.state}; "
                                    "it neither sets nor clears its person")
 
