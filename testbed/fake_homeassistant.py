@@ -121,11 +121,16 @@ class FakeHomeAssistant:
 
 
 def main():
-    """`python -m tests.fake_homeassistant TOKEN entity=state ...`: serve on a free loopback port."""
-    import sys
-
+    """`python -m testbed.fake_homeassistant TOKEN entity=state ...`: serve on a free loopback port (print its
+    URL). Each line on stdin, `{"entity_id": ..., "state": ..., "attributes": {...}}`, sets an entity, and
+    `ok` answers once it is set: the way a test changes a server that runs in a namespace of its own."""
     server = FakeHomeAssistant(sys.argv[1], dict(arg.split("=", 1) for arg in sys.argv[2:]))
     print(server.url, flush=True)
+    for line in sys.stdin:
+        if line.strip():
+            item = json.loads(line)
+            server.set(item["entity_id"], item["state"], **item.get("attributes", {}))
+            print("ok", flush=True)
     threading.Event().wait()
 
 
