@@ -298,3 +298,10 @@ RENDER_BYTES_PER_POINT = 64
 RENDER_ANSWER_OVERHEAD = 64 * 1024
 RENDER_ANSWER_COMMAS = 1024
 MAX_REPORT_RENDER_BYTES = 64_000_000
+
+# MQTT input (presence.sink.mqtt, issue 23): a message on a topic we follow (Home Assistant's birth, which is
+# "online"; our own discovery configs, under 1 kB even for a 64-character name) larger than this is dropped
+# and said once. With MQTT 5 the broker sends no packet larger than MQTT_MAX_PACKET at all (the Maximum
+# Packet Size of our CONNECT); a 3.1.1 broker cannot be told, and its max_packet_size is then the bound.
+MAX_MQTT_PAYLOAD = 4096
+MQTT_MAX_PACKET = 65536

@@ -1,33 +1,33 @@
 """Hand presence to Home Assistant over MQTT: retained discovery configs and states, kept current.
 
 The loop calls `publish` after every decision; only what changed goes out, at once. The connection has
-its own thread, so a slow or dead broker never holds up the loop, the scans or Graphite: while it is
-down the latest states wait here, and everything is published again on reconnect and whenever Home
-Assistant announces itself (it may have lost what it knew).
+its own thread, the only one that calls paho (so every socket write is there, and no lock of ours is held
+while paho runs): `publish`, `reconfigure` and `close` only leave messages for it. A slow or dead broker
+never holds up the loop, the scans or Graphite: while it is down the latest states wait here, and
+everything is published again on reconnect and whenever Home Assistant announces itself (it may have
+lost what it knew).
 """
 
 import logging
+import select
 import socket
-import ssl
 import threading
 import time
 
 import paho.mqtt.client as paho
 
 from presence.config import defaults
-from presence.config.model import ConfigError
 from presence.config.mqtt_topics import Topics
+from presence.sink.mqtt_client import (UNSUPPORTED_PROTOCOL, client_id, connect_problem,  # noqa: F401 (check)
+                                       connect_properties, make_client, refusal)
 from presence.sink.mqtt_messages import (OFFLINE, ONLINE, Message, discovery_messages, removal_messages,
                                          state_messages)
 
 log = logging.getLogger(__name__)
 
-# CONNACK's "bad user name or password" and "not authorized", as paho gives them for MQTT 3.1.1 and 5.
-_REFUSED_LOGIN = frozenset({4, 5, 134, 135})
-
 
 class Publisher:
-    """What Home Assistant should see now; `_send` delivers one message, `_live` says whether it can."""
+    """What Home Assistant should see now; `_queue` hands messages on (called under `_lock`, never blocks)."""
 
     def __init__(self, config):
         self._lock = threading.Lock()
@@ -49,9 +49,8 @@ class Publisher:
             for topic in gone:
                 for message in removal_messages(self.topics, topic):
                     self._wanted.pop(message.topic, None)
-                    self._send_if_live(message)
-            for topic, payload in configs.items():
-                self._send_if_live(Message(topic, payload))
+                    self._queue([message])
+            self._queue([Message(topic, payload) for topic, payload in configs.items()])
 
     def publish(self, snapshot, state):
         """Send what changed since the last call (at once, retained); keep all of it for a republish."""
@@ -59,14 +58,16 @@ class Publisher:
             for message in state_messages(self.topics, snapshot, state, self.config):
                 if self._wanted.get(message.topic) != message.payload:
                     self._wanted[message.topic] = message.payload
-                    self._send_if_live(message)
+                    self._queue([message])
 
     def republish(self):
         """Everything again: configs, states, then `online` (so no entity is shown with a stale state)."""
         with self._lock:
-            for topic, payload in [*self._discovery.items(), *self._wanted.items()]:
-                self._send_if_live(Message(topic, payload))
-            self._send_if_live(Message(self.topics.availability, ONLINE))
+            self._queue(self._everything())
+
+    def _everything(self):
+        return [*(Message(topic, payload) for topic, payload in [*self._discovery.items(), *self._wanted.items()]),
+                Message(self.topics.availability, ONLINE)]
 
     def problem(self):
         return None
@@ -80,14 +81,7 @@ class Publisher:
     def close(self, timeout=None):
         """Nothing to let go."""
 
-    def _send_if_live(self, message):
-        if self._live():
-            self._send(message)
-
-    def _live(self):
-        return True
-
-    def _send(self, message):
+    def _queue(self, messages):
         raise NotImplementedError
 
 
@@ -97,38 +91,55 @@ class PrintingPublisher(Publisher):
     def __init__(self, config, stream):
         self.stream = stream
         super().__init__(config)
-        self._send(Message(self.topics.availability, ONLINE))
+        self._queue([Message(self.topics.availability, ONLINE)])
 
-    def _send(self, message):
-        retained = "" if message.retain else " (not retained)"
-        self.stream.write(f"mqtt {message.topic} {message.payload or '(empty: removes it)'}{retained}\n")
+    def _queue(self, messages):
+        for message in messages:
+            retained = "" if message.retain else " (not retained)"
+            self.stream.write(f"mqtt {message.topic} {message.payload or '(empty: removes it)'}{retained}\n")
         self.stream.flush()
 
     def close(self, timeout=None):
-        self._send(Message(self.topics.availability, OFFLINE))
+        self._queue([Message(self.topics.availability, OFFLINE)])
 
 
 class MqttPublisher(Publisher):
     """Publish through a broker, reconnecting with backoff; the broker sends our last will (`offline`) when
-    the daemon dies or loses it, so Home Assistant shows every entity unavailable."""
+    the daemon dies or loses it, so Home Assistant shows every entity unavailable.
 
-    def __init__(self, config, password, clock=time):
+    `on_birth()` is called on the MQTT thread (so it must not block) each time Home Assistant announces
+    itself, after everything is queued again."""
+
+    def __init__(self, config, password, clock=time, on_birth=None):
         self.mqtt = config.mqtt
         self.shown = f"{self.mqtt.host}:{self.mqtt.port}"
-        self._connected = False  # first: the base's constructor asks `_live`
+        self._connected = threading.Event()  # first: the base's constructor queues
+        self._outbox = {}  # topic -> Message, in the order of their latest change; under `_lock`
+        self._wake_r, self._wake_w = socket.socketpair()
+        for end in (self._wake_r, self._wake_w):
+            end.setblocking(False)
         # (what is wrong, since when) or None; one tuple, so the loop's thread never reads half of a change.
         self._trouble_since = None
         self._clock = clock
+        self._on_birth = on_birth
         self._closing = threading.Event()
+        self._close_by = None
         self._republished = threading.Event()
         self._answered = False
+        self._oversized_said = set()
         super().__init__(config)
-        self._client = make_client(self.mqtt, password, client_id(self.mqtt), config.path)
-        self._client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_message = self._on_message
+        self._password, self._protocol = password, paho.MQTTv5
+        self._client = self._make_client()
         self._thread = threading.Thread(target=self._run, name="mqtt", daemon=True)
+
+    def _make_client(self):
+        client = make_client(self.mqtt, self._password, client_id(self.mqtt), self.config.path, self._protocol)
+        client.will_set(self.topics.availability, OFFLINE, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.give_up = self._closing.is_set
+        return client
 
     def start(self):
         self._thread.start()
@@ -148,62 +159,151 @@ class MqttPublisher(Publisher):
 
     def close(self, timeout=defaults.SHUTDOWN_DEADLINE):
         """Say `offline` (a clean disconnect sends no last will) and disconnect, within `timeout`."""
-        self._closing.set()
         with self._lock:
-            connected, self._connected = self._connected, False
-        if connected:
-            try:
-                self._client.publish(self.topics.availability, OFFLINE, qos=0, retain=True).wait_for_publish(
-                    timeout=(timeout or 1) / 2)
-            except (RuntimeError, ValueError):
-                pass  # the connection went as we spoke: the broker then sends the will
-        self._client.disconnect()
+            self._queue([Message(self.topics.availability, OFFLINE)])
+        self._close_by = time.monotonic() + (timeout or 1) / 2
+        self._closing.set()
+        self._wake()
         if self._thread.is_alive():
             self._thread.join(timeout)
+        elif self._thread.ident is None:  # never started
+            self._close_wake()
 
-    def _live(self):
-        return self._connected
+    def _queue(self, messages):
+        if not self._connected.is_set():
+            return  # all of it goes out at the next connect
+        for message in messages:
+            self._outbox.pop(message.topic, None)
+            self._outbox[message.topic] = message
+        self._wake()
 
-    def _send(self, message):
-        # QoS 0: a message lost with the connection is sent again on reconnect, and nothing stale is
-        # queued to overtake the fresh state then.
-        self._client.publish(message.topic, message.payload, qos=0, retain=message.retain)
+    def _wake(self):
+        try:
+            self._wake_w.send(b"!")
+        except OSError:
+            pass  # full (it is awake already) or closed (it has ended)
+
+    def _close_wake(self):
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _run(self):
         delay = 1
-        while not self._closing.is_set():
-            try:
-                self._client.connect(self.mqtt.host, self.mqtt.port, keepalive=defaults.MQTT_KEEPALIVE)
-            except (OSError, ValueError) as error:
-                self._trouble(connect_problem(self.mqtt, error))
-            else:
-                started, self._answered = self._clock.monotonic(), False
+        try:
+            while not self._closing.is_set():
+                started, self._answered, protocol = self._clock.monotonic(), False, self._protocol
+                client = self._client
                 try:
-                    self._client.loop_forever()
-                except Exception as error:  # a bug of ours in a callback must not end the publishing
-                    log.error("MQTT: %s: %s; reconnecting", type(error).__name__, error,
-                              exc_info=log.isEnabledFor(logging.DEBUG))
-                    self._client.disconnect()
-                if not self._answered and not self._closing.is_set():
-                    self._trouble(f"{self.shown} took the connection but did not answer as an MQTT broker "
-                                  "(mqtt.port, mqtt.tls?)")
-                if self._clock.monotonic() - started > defaults.MQTT_MAX_RECONNECT_DELAY:
-                    delay = 1
-            if self._closing.wait(delay):
-                break
-            delay = min(delay * 2, defaults.MQTT_MAX_RECONNECT_DELAY)
+                    client.connect(self.mqtt.host, self.mqtt.port, keepalive=defaults.MQTT_KEEPALIVE,
+                                   properties=connect_properties(protocol))
+                except (OSError, ValueError) as error:
+                    if self._closing.is_set():
+                        break
+                    self._trouble(connect_problem(self.mqtt, error))
+                else:
+                    self._serve(client)
+                    if self._protocol != protocol:
+                        self._client = self._make_client()
+                        continue  # at once: the broker answered
+                    if not self._answered and not self._closing.is_set():
+                        self._trouble(f"{self.shown} took the connection but did not answer as an MQTT broker "
+                                      "(mqtt.port, mqtt.tls?)")
+                    if self._clock.monotonic() - started > defaults.MQTT_MAX_RECONNECT_DELAY:
+                        delay = 1
+                if self._closing.wait(delay):
+                    break
+                delay = min(delay * 2, defaults.MQTT_MAX_RECONNECT_DELAY)
+        finally:
+            self._connected.clear()
+            self._close_wake()
+
+    def _serve(self, client):
+        """Run one connection until it is lost, unanswered or closed: all its reads and writes are here."""
+        answer_by = time.monotonic() + defaults.MQTT_TIMEOUT
+        try:
+            while (sock := client.socket()) is not None:
+                if self._closing.is_set():
+                    self._goodbye(client)
+                    break
+                if not self._answered and time.monotonic() > answer_by:
+                    break
+                self._flush(client)
+                if not self._step(client, sock):
+                    break
+        except Exception as error:  # a bug of ours in a callback must not end the publishing
+            log.error("MQTT: %s: %s; reconnecting", type(error).__name__, error,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+        self._connected.clear()
+        if (sock := client.socket()) is not None:
+            sock.close()  # without a DISCONNECT: the broker says our last will
+
+    def _step(self, client, sock):
+        """Wait up to a second for the socket or a wake-up, and let paho read, write and ping: False when the
+        connection has ended."""
+        pending = sock.pending() if hasattr(sock, "pending") else 0  # TLS bytes read but not yet taken
+        writing = [sock] if client.want_write() else []
+        try:
+            readable, writable, _ = select.select([sock, self._wake_r], writing, [], 0 if pending else 1.0)
+        except (OSError, ValueError):
+            return False
+        if self._wake_r in readable:
+            try:
+                self._wake_r.recv(4096)
+            except BlockingIOError:
+                pass
+        if (pending or sock in readable) and client.loop_read():
+            return False
+        if sock in writable and client.socket() is not None and client.loop_write():
+            return False
+        return client.socket() is not None and not client.loop_misc()
+
+    def _flush(self, client):
+        """Hand what waits to paho, once paho has written what it had (so the latest of each topic goes
+        next, and nothing piles up behind a broker that reads slowly)."""
+        if client.want_write() or not self._connected.is_set():
+            return
+        with self._lock:
+            batch, self._outbox = list(self._outbox.values()), {}
+        for message in batch:
+            # QoS 0: a message lost with the connection is sent again on reconnect, and nothing stale is
+            # queued to overtake the fresh state then.
+            client.publish(message.topic, message.payload, qos=0, retain=message.retain)
+        if not client.want_write():
+            self._republished.set()
+
+    def _goodbye(self, client):
+        """`offline`, written within the close's time, then a clean disconnect; else none (the will says it)."""
+        if not self._connected.is_set():
+            return
+        with self._lock:
+            batch, self._outbox = list(self._outbox.values()), {}
+        for message in batch:
+            client.publish(message.topic, message.payload, qos=0, retain=message.retain)
+        sock = client.socket()
+        while sock is not None and client.want_write() and time.monotonic() < self._close_by:
+            _, writable, _ = select.select([], [sock], [], max(0.0, self._close_by - time.monotonic()))
+            if writable and client.loop_write():
+                return
+            sock = client.socket()
+        if sock is not None and not client.want_write():
+            client.disconnect()
 
     def _on_connect(self, client, _userdata, _flags, reason_code, _properties=None):
         self._answered = True
         if reason_code.is_failure:
-            self._trouble(refusal(self.shown, reason_code))
+            if reason_code.value == UNSUPPORTED_PROTOCOL and self._protocol == paho.MQTTv5:
+                log.warning("MQTT: %s speaks only MQTT 3.1.1, which cannot ask it to keep large messages to "
+                            "itself: its max_packet_size bounds what we read", self.shown)
+                self._protocol = paho.MQTTv311
+            else:
+                self._trouble(refusal(self.shown, reason_code))
             client.disconnect()
             return
         client.subscribe([(self.topics.birth, 0), (self.topics.own_configs, 0)])
         with self._lock:
-            self._connected = True
-        self.republish()
-        self._republished.set()
+            self._connected.set()
+            self._outbox = {}
+            self._queue(self._everything())
         if self._trouble_since is not None:
             log.info("MQTT: connected to %s again; Home Assistant has the current presence", self.shown)
         else:
@@ -212,22 +312,37 @@ class MqttPublisher(Publisher):
         self._trouble_since = None
 
     def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties=None):
-        with self._lock:
-            was_connected, self._connected = self._connected, False
+        was_connected = self._connected.is_set()
+        self._connected.clear()
         if was_connected and not self._closing.is_set():
             self._trouble(f"lost the connection to {self.shown} ({reason_code}); reconnecting")
 
     def _on_message(self, _client, _userdata, message):
+        if len(message.payload) > defaults.MAX_MQTT_PAYLOAD:
+            if message.topic not in self._oversized_said:
+                log.warning("MQTT: ignoring %s: a message of %d bytes, more than the %d accepted (said once)",
+                            message.topic, len(message.payload), defaults.MAX_MQTT_PAYLOAD)
+                self._oversized_said.add(message.topic)
+            return
         if message.topic == self.topics.birth:
             if message.payload == ONLINE.encode():
                 log.info("MQTT: Home Assistant came online; publishing everything again")
                 self.republish()
+                self._birth()
         elif message.retain and message.payload:
             with self._lock:
                 if message.topic not in self._discovery:
                     log.info("MQTT: removing %s: no such person in the config any more", message.topic)
-                    for removal in removal_messages(self.topics, message.topic):
-                        self._send_if_live(removal)
+                    self._queue(removal_messages(self.topics, message.topic))
+
+    def _birth(self):
+        if self._on_birth is None:
+            return
+        try:
+            self._on_birth()
+        except Exception as error:  # the hook's trouble must not end the publishing
+            log.error("MQTT: on Home Assistant's birth: %s: %s", type(error).__name__, error,
+                      exc_info=log.isEnabledFor(logging.DEBUG))
 
     def _trouble(self, problem):
         """Say a problem once, and again only when it changes."""
@@ -236,52 +351,3 @@ class MqttPublisher(Publisher):
             log.warning("MQTT: %s; Graphite and the scans go on, Home Assistant gets the presence when the "
                         "broker is back", problem)
         self._trouble_since = (problem, self._clock.time() if before is None else before[1])
-
-
-def client_id(mqtt):
-    return mqtt.client_id or (defaults.DEFAULT_MQTT_CLIENT_ID_PREFIX + socket.gethostname())[:64]
-
-
-def make_client(mqtt, password, identity, config_path, protocol=paho.MQTTv311):
-    """A paho client with the section's credentials and TLS, not yet connected; no reconnects of its own.
-    Raises ConfigError when mqtt.ca_file cannot be used."""
-    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=identity, protocol=protocol,
-                         reconnect_on_failure=False)
-    client.connect_timeout = defaults.MQTT_TIMEOUT
-    if mqtt.username:
-        client.username_pw_set(mqtt.username, password)
-    if mqtt.tls:
-        try:
-            context = ssl.create_default_context(cafile=mqtt.ca_file)
-        except (OSError, ValueError) as error:
-            reason = getattr(error, "strerror", None) or getattr(error, "reason", None) or error
-            raise ConfigError(config_path, [f"mqtt.ca_file: cannot use {mqtt.ca_file} as CA certificates: "
-                                            f"{reason}"]) from None
-        if not mqtt.verify_tls:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        client.tls_set_context(context)
-    return client
-
-
-def refusal(shown, reason_code):
-    """What a CONNACK that refused us means."""
-    login = " (check mqtt.username and the password)" if reason_code.value in _REFUSED_LOGIN else ""
-    return f"{shown} refused the connection: {reason_code}{login}"
-
-
-def connect_problem(mqtt, error):
-    """What a failed connect means, in the words of the config."""
-    shown = f"{mqtt.host}:{mqtt.port}"
-    if isinstance(error, ssl.SSLCertVerificationError):
-        fix = "set mqtt.ca_file to the CA that signed it" if not mqtt.ca_file else \
-            f"mqtt.ca_file ({mqtt.ca_file}) did not sign it"
-        return f"the TLS certificate of {shown} is not trusted ({error.verify_message}): {fix}"
-    if isinstance(error, ssl.SSLError) or (mqtt.tls and isinstance(error, (ConnectionResetError, EOFError))):
-        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or "the connection was closed"
-        return f"TLS with {shown} failed ({reason}): does it speak TLS on that port (mqtt.tls, mqtt.port)?"
-    if isinstance(error, socket.gaierror):
-        return f"cannot resolve mqtt.host {mqtt.host!r}: {error.strerror}"
-    if isinstance(error, (socket.timeout, TimeoutError)):
-        return f"cannot reach {shown}: no answer within {defaults.MQTT_TIMEOUT:g} s"
-    return f"cannot reach {shown}: {getattr(error, 'strerror', None) or error}"
