@@ -228,6 +228,21 @@ def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_ne
     assert daemon.config is reloaded and new.closed
 
 
+def test_a_slow_reload_leaves_no_tick_out(tmp_path):
+    config = parse_config(make_config(graphite={"send_interval": 1}))
+    sink, stop, clock = ListSink(), threading.Event(), FakeClock()
+
+    def slow_reload():
+        clock.sleep(2.4)  # reading the config, the old sources' ends, the new ones' first sweep
+        return Setup(config, [], [])
+
+    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    clock.at(T0 + 2.9, daemon.reload_requested.set)
+    clock.at(T0 + 7.5, stop.set)
+    daemon.run([], stop, (), slow_reload)
+    assert [int(m.split()[2]) for m in sink.messages if b".count_home " in m] == [T0 + i for i in range(1, 8)]
+
+
 def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_running(tmp_path, caplog):
     config = parse_config(make_config(graphite={"send_interval": 1}))
     sink, stop, clock = ListSink(), threading.Event(), FakeClock()

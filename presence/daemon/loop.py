@@ -159,18 +159,23 @@ class Daemon:
         generation = self._start(sources, listeners, stop)
         interval = self.config.graphite.send_interval
         log.info("Running: %d people, ticks every %d s", len(self.config.people), interval)
+        late = None  # a tick time a reload kept the loop from: still made, late, with its own time
         while not stop.is_set():
             if self.reload_requested.is_set():
                 self.reload_requested.clear()
                 generation = self._reload(reload, generation, stop)
             interval = self.config.graphite.send_interval
-            due = tick_time(self.clock.now(), interval) + interval
+            due = late if late is not None else tick_time(self.clock.now(), interval) + interval
             self._fold_in_until(due, stop)
             if stop.is_set():
                 break
             if self.reload_requested.is_set():
+                late = due if late is None else late
                 continue
             self.tick(due)
+            # Every tick time the reload took is made up for, so a reload leaves no hole in Graphite.
+            after = tick_time(due, interval) + interval
+            late = after if late is not None and after <= self.clock.now() else None
             if not self._ready:
                 self.notifier.ready(self.status_line())
                 self._ready = True
