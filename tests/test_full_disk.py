@@ -172,8 +172,9 @@ def test_a_read_only_state_folder_runs_on_the_state_it_has_and_saves_once_writab
             assert_every_second_landed(carbon, started, int(time.time()) - 1, log=daemon.log())
             assert daemon.log().count("Read-only file system") >= 1 and "Traceback" not in daemon.log()
             assert os.stat(state).st_mtime_ns == saved
-            # In the daemon's own mount namespace: `ip netns exec` gave it a copy of ours.
-            subprocess.run(["nsenter", "-t", str(daemon.proc.pid), "-m", "mount", "-o", "remount,bind,rw",
+            # In the daemon's own mount namespace (`ip netns exec` gave it a copy of ours), with its root
+            # (-r: inside a chroot, entering the namespace alone would leave the chroot behind).
+            subprocess.run(["nsenter", "-t", str(daemon.proc.pid), "-m", "-r", "-w", "mount", "-o", "remount,bind,rw",
                             str(folder)], check=True)
             daemon.wait_for_line(f"State saved to {state} again", timeout=SCAN + 10)
             assert daemon.stop() == 0
