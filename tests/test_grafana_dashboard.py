@@ -92,7 +92,9 @@ def graphite(tmp_path_factory):
                                             "--state", str(folder / "state.json"), "run"],
                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            time.sleep(4)
+            # Susan's first points must say away before she arrives: on a loaded machine the daemon's start
+            # (imports, the first sweep's search for her phone) can take longer than a fixed pause.
+            carbon.wait_for_points("home.presence.susan.is_home", start, start + 120, 3, timeout=60)
             devices["susan"].join()
             time.sleep(2)
             devices["tom"].leave()
