@@ -170,7 +170,7 @@ class Daemon:
             if stop.is_set():
                 break
             if self.reload_requested.is_set():
-                late = due if late is None else late
+                late = due  # the tick the reload keeps from its time (already `late` when one did before)
                 continue
             self.tick(due)
             # Every tick time the reload took is made up for, so a reload leaves no hole in Graphite.

@@ -69,7 +69,7 @@ def _append_day(folder, name, records, fsync, people_macs):
             share = _share(record, people_macs)
             trial = _told_of(told, record)
             line = lines.encode(record, trial).encode()
-            if used.get(share, 0) + len(line) > _BUDGET[share]():
+            if used.get(share, 0) + len(line) > _budget(share):
                 left_out[share] = left_out.get(share, 0) + 1
                 continue  # the file does not say what this line would have said of its device
             told.update(trial)
@@ -99,7 +99,11 @@ class _Day:
 
 
 PEOPLE, OTHERS = "people's records", "devices nobody is mapped to"
-_BUDGET = {PEOPLE: lambda: defaults.HISTORY_DAY_PEOPLE_BYTES, OTHERS: lambda: defaults.MAX_HISTORY_DAY_BYTES}
+
+
+def _budget(share):
+    """A day file's bytes for `share`."""
+    return defaults.HISTORY_DAY_PEOPLE_BYTES if share == PEOPLE else defaults.MAX_HISTORY_DAY_BYTES
 
 
 def _told_of(told, record):
@@ -135,7 +139,7 @@ def _say_left_out(path, left_out, said):
     new = frozenset(share for share in left_out if share not in said)
     for share in sorted(new):
         log.warning("History %s: the day's %s bytes for %s are spent; %d record(s) of theirs left out, and more "
-                    "until the day ends (said once); %s are still written", path, f"{_BUDGET[share]():,}", share,
+                    "until the day ends (said once); %s are still written", path, f"{_budget(share):,}", share,
                     left_out[share], PEOPLE if share == OTHERS else "the others")
     return new
 

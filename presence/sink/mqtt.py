@@ -262,23 +262,24 @@ class MqttPublisher(Publisher):
         next, and nothing piles up behind a broker that reads slowly)."""
         if client.want_write() or not self._connected.is_set():
             return
+        self._hand_over(client)
+        if not client.want_write():
+            self._republished.set()
+
+    def _hand_over(self, client):
+        """Give paho everything the outbox holds (on this thread only), emptying it."""
         with self._lock:
             batch, self._outbox = list(self._outbox.values()), {}
         for message in batch:
             # QoS 0: a message lost with the connection is sent again on reconnect, and nothing stale is
             # queued to overtake the fresh state then.
             client.publish(message.topic, message.payload, qos=0, retain=message.retain)
-        if not client.want_write():
-            self._republished.set()
 
     def _goodbye(self, client):
         """`offline`, written within the close's time, then a clean disconnect; else none (the will says it)."""
         if not self._connected.is_set():
             return
-        with self._lock:
-            batch, self._outbox = list(self._outbox.values()), {}
-        for message in batch:
-            client.publish(message.topic, message.payload, qos=0, retain=message.retain)
+        self._hand_over(client)
         sock = client.socket()
         while sock is not None and client.want_write() and time.monotonic() < self._close_by:
             _, writable, _ = select.select([], [sock], [], max(0.0, self._close_by - time.monotonic()))
