@@ -1,6 +1,6 @@
 """Graphite's plaintext protocol: `name value timestamp` lines, validated so that Graphite never misreads one.
 
-Delivering them is the sink's (presence.sink.graphite).
+Delivering them is the sink's (presence.outputs.graphite.sender).
 """
 
 import math

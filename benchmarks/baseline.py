@@ -28,7 +28,7 @@ MOVED = {
     "presence.homeassistant_api": "presence.sources.homeassistant",
     "presence.state_file": "presence.state.file",
     "presence.state_dir": "presence.state.folder",
-    "presence.spool": "presence.sink.spool",
+    "presence.spool": "presence.outputs.graphite.spool",
     "presence.loop": "presence.daemon.loop",
     "presence.notify": "presence.daemon.notify",
     "presence.check": "presence.commands.check",

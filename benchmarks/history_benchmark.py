@@ -105,7 +105,7 @@ def run_daemon(variant, raw, script, measure_from, commit, traced=False):
     if variant == "before":
         model, machine, files = before_modules(commit)
     else:
-        from presence.history.writer import HistoryWriter
+        from presence.outputs.history.writer import HistoryWriter
         from presence.state import file as files, machine, model
         from presence.state.vanished import vanished_devices
     config, state, saved, got = parse_config(raw), model.State(), None, {"saved": 0, "closed": 0}

@@ -67,7 +67,7 @@ def run(days, seed, out):
     logging.disable(logging.CRITICAL)
     from presence.config.load import parse_config
     from presence.daemon.loop import Daemon
-    from presence.history.writer import HistoryWriter
+    from presence.outputs.history.writer import HistoryWriter
     from presence.observations import DeviceSighting, EntityReading, SourceReport
     from presence.state.model import State
 

@@ -11,7 +11,7 @@ from presence.config import defaults
 from presence.commands.check import run_check
 from presence import exits
 from presence.config.model import ConfigError
-from presence.config.mqtt_topics import own_entities_mapped, own_output
+from presence.outputs.mqtt.topics import own_entities_mapped, own_output
 from presence.config.secrets import read_mqtt_password, read_token
 from presence.config.load import default_config_path, load_config
 from presence.commands.discover import run_discover, run_discover_homeassistant, run_watch
@@ -19,16 +19,16 @@ from presence.sources.homeassistant import HomeAssistantSource, loop_problem
 from presence.logs import setup_logging
 from presence.daemon.clock import SystemClock
 from presence.daemon.loop import Daemon, Setup
-from presence.sink.graphite import GraphiteSender
-from presence.sink.mqtt import MqttPublisher, PrintingPublisher
-from presence.sink.spool import Spool
-from presence.sink.stdout import StdoutSink
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher
+from presence.outputs.graphite.spool import Spool
+from presence.outputs.printing.stdout import StdoutSink
 from presence.state.folder import StateDirError, StateLock, StateLocked, check_state_path, remove_stale_temp_files
 from presence.state.machine import reprobe_targets
 from presence.state.file import load_state, peek_state
 from presence.commands.stats import run_stats
 from presence.commands.suggest import run_suggest
-from presence.history.writer import HistoryWriter
+from presence.outputs.history.writer import HistoryWriter
 from presence.sources.network_interfaces import ScanError
 from presence.daemon.notify import Notifier
 from presence.sources.listener import WifiListener

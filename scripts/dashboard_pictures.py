@@ -27,7 +27,7 @@ sys.path.insert(0, ROOT)
 from presence.config.load import parse_config  # noqa: E402
 from presence.daemon.loop import Daemon  # noqa: E402
 from presence.observations import DeviceSighting, EntityReading, SourceReport  # noqa: E402
-from presence.sink.graphite import GraphiteSender  # noqa: E402
+from presence.outputs.graphite.sender import GraphiteSender  # noqa: E402
 from presence.sources.vendors import looks_personal  # noqa: E402
 from presence.state.model import State  # noqa: E402
 from testbed import dashboard_render as board  # noqa: E402

@@ -5,7 +5,7 @@ import socket
 import time
 
 from graphite_helper import build_message
-from presence.sink.graphite import GraphiteSender
+from presence.outputs.graphite.sender import GraphiteSender
 
 
 def closed_port():

@@ -11,7 +11,7 @@ from graphite_helper import build_message
 from presence.commands.check import CheckResult, Outcome, check_retention, run_check
 from presence.config import defaults
 from presence.config.load import parse_config
-from presence.sink.graphite import GraphiteSender
+from presence.outputs.graphite.sender import GraphiteSender
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config
 from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason

@@ -10,8 +10,8 @@ from graphite_helper import build_message
 from presence.config.load import parse_config
 from presence.daemon.loop import Daemon
 from presence.observations import DeviceSighting, SourceReport
-from presence.sink.graphite import GraphiteSender
-from presence.sink.spool import Spool
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.graphite.spool import Spool
 from presence.state.model import State
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from tests.conftest import make_config

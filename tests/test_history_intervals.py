@@ -108,7 +108,7 @@ def test_another_device_of_the_person_is_evidence_too():
 
 def test_the_writer_keeps_what_it_cannot_write_says_so_once_and_writes_it_later(tmp_path, caplog):
     from presence.history import journal
-    from presence.history.writer import HistoryWriter
+    from presence.outputs.history.writer import HistoryWriter
 
     caplog.set_level("INFO")
     blocker = tmp_path / "history"
@@ -128,7 +128,7 @@ def test_the_writer_keeps_what_it_cannot_write_says_so_once_and_writes_it_later(
 
 def test_the_writer_appends_in_batches_a_minute_apart_and_at_flush(tmp_path, monkeypatch):
     from presence.history import journal
-    from presence.history.writer import HistoryWriter
+    from presence.outputs.history.writer import HistoryWriter
 
     appends = []
     real_append = journal.append
@@ -148,7 +148,7 @@ def test_the_writer_appends_in_batches_a_minute_apart_and_at_flush(tmp_path, mon
 def test_a_mapped_phones_records_keep_their_room_in_a_day_a_flood_filled(tmp_path, monkeypatch):
     from presence.config import defaults
     from presence.history import journal
-    from presence.history.writer import HistoryWriter
+    from presence.outputs.history.writer import HistoryWriter
 
     monkeypatch.setattr(defaults, "MAX_HISTORY_DAY_BYTES", 1_000)
     folder = str(tmp_path / "history")

@@ -2,7 +2,7 @@ import logging
 import queue
 import threading
 
-from presence.sink.graphite import GraphiteSender
+from presence.outputs.graphite.sender import GraphiteSender
 from presence.config.load import parse_config
 from presence.config.secrets import Secret
 from presence.sources.homeassistant import HomeAssistantSource

@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 
 from presence.config.load import parse_config
-from presence.config.mqtt_topics import OWN_MARKER, Topics, own_entities_mapped, own_output
-from presence.sink.mqtt_messages import discovery_messages, removal_messages, state_messages
+from presence.outputs.mqtt.topics import OWN_MARKER, Topics, own_entities_mapped, own_output
+from presence.outputs.mqtt.messages import discovery_messages, removal_messages, state_messages
 from presence.state.model import DeviceRecord, PersonRecord, PersonStatus, Snapshot, State
 from tests.conftest import make_config
 

@@ -6,9 +6,9 @@ import pytest
 
 from presence import roles
 from presence.daemon.clock import SystemClock
-from presence.sink.graphite import GraphiteSender
-from presence.sink.mqtt import MqttPublisher, PrintingPublisher
-from presence.sink.stdout import StdoutSink
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher
+from presence.outputs.printing.stdout import StdoutSink
 from presence.sources.homeassistant import HomeAssistantSource
 from presence.sources.listener import WifiListener
 from presence.sources.wifi import WifiSource

@@ -8,9 +8,9 @@ import time
 import pytest
 
 from graphite_helper import build_message
-from presence.sink.graphite import GraphiteSender
-from presence.sink.spool import Spool
-from presence.sink.stdout import StdoutSink
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.graphite.spool import Spool
+from presence.outputs.printing.stdout import StdoutSink
 from testbed.graphite_peers import Peer
 from tests.fakes import FakeMonotonic
 from tests.senders import closed_port, spooled, tick, ticks, wait

@@ -4,8 +4,8 @@ import time
 import pytest
 
 from graphite_helper import build_message
-from presence.sink.graphite import GraphiteSender
-from presence.sink.spool import Spool
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.graphite.spool import Spool
 from testbed.graphite_peers import Peer
 from tests.senders import fast, spooled, tick, ticks, wait
 

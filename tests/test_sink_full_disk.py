@@ -10,8 +10,8 @@ import time
 import pytest
 
 from graphite_helper import build_message
-from presence.sink.graphite import GraphiteSender
-from presence.sink.spool import Spool
+from presence.outputs.graphite.sender import GraphiteSender
+from presence.outputs.graphite.spool import Spool
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
 from testbed.small_fs import fill, read_only, small_fs_unavailable_reason, small_tmpfs, use_up_inodes
 from tests.senders import spooled, wait
@@ -32,7 +32,7 @@ def carbon(tmp_path):
 
 @pytest.fixture
 def log(caplog):
-    caplog.set_level(logging.INFO, logger="presence.sink")
+    caplog.set_level(logging.INFO, logger="presence.outputs")
     return caplog
 
 

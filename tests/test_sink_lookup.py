@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from presence.sink.connection import ConnectionFailed, Resolver
+from presence.outputs.graphite.connection import ConnectionFailed, Resolver
 from testbed.lab import require_lab
 from testbed.lab.namespaces import cmd, delete_ns
 
@@ -131,8 +131,8 @@ def dns_server(sock, answering):
 
 def child(folder):
     """In the namespace: deliver through DNS, then through its outage; print what arrived and what was spooled."""
-    from presence.sink.graphite import GraphiteSender
-    from presence.sink.spool import Spool
+    from presence.outputs.graphite.sender import GraphiteSender
+    from presence.outputs.graphite.spool import Spool
     from testbed.graphite_peers import Peer
     from tests.senders import spooled, tick, wait
 

@@ -1,6 +1,6 @@
 import os
 
-from presence.sink.spool import Spool
+from presence.outputs.graphite.spool import Spool
 from testbed.graphite_peers import Peer
 from tests.senders import closed_port, fast, spooled, tick, ticks, wait
 

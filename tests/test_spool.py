@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from presence.sink.spool import Spool, SpoolInUse
+from presence.outputs.graphite.spool import Spool, SpoolInUse
 from testbed.carbon import require
 from testbed.small_fs import fill, read_only, small_fs_unavailable_reason, small_tmpfs
 

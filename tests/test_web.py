@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from presence import web
+from presence.net import web
 from testbed.hostile_http import (HostileServer, answers, bounded, endless_body, self_signed, silent,
                                   tls_server_context, trickle_body, trickle_headers)
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlencode
 
-from presence import exits, web
+from presence import exits
+from presence.net import web
 from presence.config import defaults
 from presence.commands.check_mqtt import probe_broker
 from presence.config.model import ConfigError
-from presence.config.mqtt_topics import own_entities_mapped, own_output
+from presence.outputs.mqtt.topics import own_entities_mapped, own_output
 from presence.config.secrets import read_token
 from presence.history.hints import new_address_hint
 from presence.safe_text import safe

@@ -190,7 +190,7 @@ STOP_CHECK = 0.2
 STATUS_EVERY = 1.0
 LISTENER_RESTART = 5.0
 
-# The Graphite sender (presence.sink): when to confirm delivery, how long to wait for it, and shutdown.
+# The Graphite sender (presence.outputs.graphite): when to confirm delivery, how long to wait for it, and shutdown.
 # Confirm once the oldest unconfirmed data is this old (s), or this much was sent on the connection.
 GRAPHITE_CONFIRM_PERIOD = 60.0
 GRAPHITE_CONFIRM_BYTES = 1_000_000
@@ -269,7 +269,7 @@ HA_HISTORY_TIMEOUT = 60.0
 # 2 MB at most; the oldest go first).
 HISTORY_MAX_PENDING = 20_000
 
-# The Graphite sender's name lookup (presence.sink.connection): its deadline (getaddrinfo has none; a late
+# The Graphite sender's name lookup (presence.outputs.graphite.connection): its deadline (getaddrinfo has none; a late
 # answer is still used by the next attempt, and the last good one meanwhile), and how often a lookup or
 # connect in progress looks whether a close wants it to end sooner.
 GRAPHITE_LOOKUP_TIMEOUT = 1.0
@@ -299,7 +299,7 @@ RENDER_ANSWER_OVERHEAD = 64 * 1024
 RENDER_ANSWER_COMMAS = 1024
 MAX_REPORT_RENDER_BYTES = 64_000_000
 
-# MQTT input (presence.sink.mqtt, issue 23): a message on a topic we follow (Home Assistant's birth, which is
+# MQTT input (presence.outputs.mqtt.publisher, issue 23): a message on a topic we follow (Home Assistant's birth, which is
 # "online"; our own discovery configs, under 1 kB even for a 64-character name) larger than this is dropped
 # and said once. With MQTT 5 the broker sends no packet larger than MQTT_MAX_PACKET at all (the Maximum
 # Packet Size of our CONNECT); a 3.1.1 broker cannot be told, and its max_packet_size is then the bound.

@@ -45,13 +45,13 @@ class Daemon:
         self.config = config
         self.state = state
         self.sink = sink
-        # Where each decision goes at once (presence.sink.mqtt, to Home Assistant); None: nowhere.
+        # Where each decision goes at once (presence.outputs.mqtt.publisher, to Home Assistant); None: nowhere.
         self.publisher = publisher
         self._publish_error = None
         self.state_path = state_path
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier({})
-        # Where closed history records go (presence.history.writer); None: nowhere.
+        # Where closed history records go (presence.outputs.history.writer); None: nowhere.
         self.history = history
         self.reports = queue.Queue()
         self.last_snapshot = None

@@ -11,7 +11,7 @@ kept to 0.1 s (sweeps are at least 0.5 s apart). A device's hostname and `person
 record in the day's file (and again when they change), not with each of its records.
 
 Appends are not fsynced unless asked: the history is evidence, not accounts. The daemon appends in
-batches (presence.history.writer), so a crash loses what the last batch held and what the kernel had not
+batches (presence.outputs.history.writer), so a crash loses what the last batch held and what the kernel had not
 written yet; a torn last line is skipped on read and cut off by the next append.
 """
 

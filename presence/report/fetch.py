@@ -17,10 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from presence import web
+from presence.net import web
 from presence.config import defaults
 from presence.safe_text import safe
-from presence.web import redact
+from presence.net.web import redact
 
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
 # What str.splitlines() splits at.

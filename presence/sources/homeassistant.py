@@ -6,13 +6,13 @@ import random
 import threading
 from urllib.parse import quote
 
-from presence import web
+from presence.net import web
 from presence.config import defaults
-from presence.config.mqtt_topics import OWN_MARKER
+from presence.outputs.mqtt.topics import OWN_MARKER
 from presence.config.secrets import Secret
 from presence.observations import EntityReading, SourceReport
 from presence.safe_text import safe
-from presence.web import redact
+from presence.net.web import redact
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from presence.config.mqtt_topics import OWN_MARKER
+from presence.outputs.mqtt.topics import OWN_MARKER
 
 ONLINE, OFFLINE = "online", "offline"
 HOME, NOT_HOME = "home", "not_home"

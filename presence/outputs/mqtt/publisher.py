@@ -17,10 +17,10 @@ import time
 import paho.mqtt.client as paho
 
 from presence.config import defaults
-from presence.config.mqtt_topics import Topics
-from presence.sink.mqtt_client import (UNSUPPORTED_PROTOCOL, client_id, connect_problem,  # noqa: F401 (check)
+from presence.outputs.mqtt.topics import Topics
+from presence.outputs.mqtt.client import (UNSUPPORTED_PROTOCOL, client_id, connect_problem,  # noqa: F401 (check)
                                        connect_properties, make_client, refusal)
-from presence.sink.mqtt_messages import (OFFLINE, ONLINE, Message, discovery_messages, removal_messages,
+from presence.outputs.mqtt.messages import (OFFLINE, ONLINE, Message, discovery_messages, removal_messages,
                                          state_messages)
 
 log = logging.getLogger(__name__)

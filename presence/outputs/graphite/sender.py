@@ -6,8 +6,8 @@ import threading
 import time
 
 from presence.config import defaults
-from presence.sink.backlog import Backlog
-from presence.sink.connection import ConnectionFailed, Resolver, open_connection
+from presence.outputs.graphite.backlog import Backlog
+from presence.outputs.graphite.connection import ConnectionFailed, Resolver, open_connection
 
 log = logging.getLogger(__name__)
 

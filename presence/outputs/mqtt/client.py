@@ -8,7 +8,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from presence import web
+from presence.net import web
 from presence.config import defaults
 from presence.config.model import ConfigError
 
@@ -48,7 +48,7 @@ class Client(paho.Client):
         return sock
 
     def _create_socket_connection(self):
-        # presence.web's: getaddrinfo in a helper thread left behind at the deadline, then each address.
+        # presence.net.web's: getaddrinfo in a helper thread left behind at the deadline, then each address.
         try:
             sock = web._connect(self._host, self._port, self._deadline)
         except web.Timeout as error:

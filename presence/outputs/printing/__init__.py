@@ -1,0 +1,1 @@
+"""The printing output of `--dry-run`: what would be sent, on stdout."""
