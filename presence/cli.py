@@ -17,7 +17,7 @@ from presence.config.load import default_config_path, load_config
 from presence.commands.discover import run_discover, run_discover_homeassistant, run_watch
 from presence.sources.homeassistant import HomeAssistantSource, loop_problem
 from presence.logs import setup_logging
-from presence.daemon.clock import SystemClock
+from presence.clock import SystemClock
 from presence.daemon.loop import Daemon, Setup
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher

@@ -5,7 +5,7 @@ import inspect
 import pytest
 
 from presence import roles
-from presence.daemon.clock import SystemClock
+from presence.clock import SystemClock
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher
 from presence.outputs.printing.stdout import StdoutSink

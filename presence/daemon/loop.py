@@ -10,7 +10,7 @@ from graphite_helper import build_message
 from presence.config import defaults
 from presence.config.model import ConfigError
 from presence.metrics import event_values, metric_values, tick_time
-from presence.daemon.clock import SystemClock
+from presence.clock import SystemClock
 from presence.daemon.notify import Notifier
 from presence.daemon.runners import ListenerRunner, SourceRunner, poll_safely
 from presence.daemon.store import StateStore
