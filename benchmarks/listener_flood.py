@@ -16,6 +16,7 @@ import threading
 import time
 
 from benchmarks.baseline import module_at
+from presence.clock import SystemClock
 from presence.config.model import NetworkConfig
 from presence.sources.listener import WifiListener
 from testbed.lab import Lan, lab_unavailable_reason
@@ -32,7 +33,7 @@ def measure(lan, flooder, make_listener, rate, seconds):
 
     def listen():
         started = time.thread_time()
-        listener.run(reports.append, stop, time.time)
+        listener.run(reports.append, stop, SystemClock())
         cpu["used"] = time.thread_time() - started
 
     thread = threading.Thread(target=call_in_netns, args=(lan.scanner_ns, listen), daemon=True)

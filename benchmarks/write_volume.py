@@ -67,7 +67,6 @@ def run(days, seed, out):
     logging.disable(logging.CRITICAL)
     from presence.config.load import parse_config
     from presence.daemon.loop import Daemon
-    from presence.outputs.history.writer import HistoryWriter
     from presence.observations import DeviceSighting, EntityReading, SourceReport
     from presence.state.model import State
 
@@ -94,12 +93,14 @@ def run(days, seed, out):
         def alive(self):
             return True
 
-    history = HistoryWriter(os.path.join(folder, "device-history"), START)
-    daemon = Daemon(config, State(), Discard(), state_path, history=history)
+    clock = SimulatedClock()
+    daemon, flush = _daemon(Daemon, config, State(), Discard(), state_path, os.path.join(folder, "device-history"),
+                            clock)
     before, journal_before = _io(), 0
     at, next_sweep, next_poll = START, START, START
     while at < START + days * DAY:
         at += 5
+        clock.at = at
         if at >= next_sweep:
             next_sweep += 30
             seen = []
@@ -121,8 +122,7 @@ def run(days, seed, out):
             daemon.ingest(SourceReport(source="homeassistant", at=at, ok=True, readings=readings))
         daemon.tick(at)
     daemon.save(at, **({"force": True} if "force" in Daemon.save.__code__.co_varnames else {}))
-    if hasattr(history, "close"):
-        history.close(at)
+    flush(at)
     after = _io()
     journal = sum(os.path.getsize(os.path.join(dirpath, name))
                   for dirpath, _, names in os.walk(os.path.join(folder, "device-history")) for name in names)
@@ -130,6 +130,35 @@ def run(days, seed, out):
               "journal": journal - journal_before, "state_size": os.path.getsize(state_path)}
     with open(out, "w") as handle:
         json.dump(result, handle)
+
+
+class SimulatedClock:
+    """The simulated time, for the outputs that read the clock themselves."""
+
+    at = START
+
+    def now(self):
+        return self.at
+
+    def monotonic(self):
+        return self.at
+
+
+def _daemon(Daemon, config, state, sink, state_path, history_folder, clock):
+    """The Daemon with the Graphite output on `sink` and the history output, in this tree's API or an older
+    one's (a history writer handed to the Daemon); and what writes the history's last batch at the end."""
+    try:
+        from presence.outputs.graphite.output import GraphiteOutput
+        from presence.outputs.history.output import HistoryOutput
+    except ImportError:
+        from presence.history.writer import HistoryWriter
+
+        history = HistoryWriter(history_folder, START)
+        daemon = Daemon(config, state, sink, state_path, history=history)
+        return daemon, (lambda at: history.close(at) if hasattr(history, "close") else history.flush(at))
+    history = HistoryOutput(history_folder, clock)
+    daemon = Daemon(config, state, [GraphiteOutput(config, lambda _config: sink, clock), history], state_path, clock)
+    return daemon, (lambda at: history.close(at))
 
 
 def _io():

@@ -58,6 +58,12 @@ class FakeClock:
         """A pause of `seconds` of virtual time (for fakes that stand for something slow)."""
         self._park(lambda: False, seconds)
 
+    def waited(self, thread):
+        """Whether `thread` has waited here yet: from then on, time stands still while it is busy (a test
+        that starts one waits for this before it lets time run)."""
+        with self._lock:
+            return thread in self._waiters
+
     def at(self, when, action):
         """Call `action()` (from the thread that moves time) once the time reaches `when`."""
         with self._lock:
@@ -143,6 +149,12 @@ class ListPublisher:
         self.fail = fail  # raised by publish(), to stand for a bug
         self.trouble = problem
         self.living = True
+        self.on_start = None  # called at start(), to see what the loop did before
+
+    def start(self):
+        self.calls.append(("start",))
+        if self.on_start:
+            self.on_start()
 
     def publish(self, snapshot, state):
         self.calls.append(("publish", snapshot, state))
@@ -166,3 +178,50 @@ class ListPublisher:
 
     def published(self):
         return [call[1] for call in self.calls if call[0] == "publish"]
+
+
+class RecordingOutput:
+    """A test-only output: keeps every tick it is handed, and what else the loop asks of it."""
+
+    name = "recorder"
+
+    def __init__(self, fail=None):
+        self.ticks = []
+        self.calls = []
+        self.fail = fail  # raised by emit(), to stand for a bug
+
+    def start(self):
+        self.calls.append(("start",))
+
+    def emit(self, tick):
+        self.ticks.append(tick)
+        if self.fail:
+            raise self.fail
+
+    def problem(self):
+        return None
+
+    def alive(self):
+        return True
+
+    def reconfigure(self, config):
+        self.calls.append(("reconfigure", config))
+
+    def close(self, deadline):
+        self.calls.append(("close", deadline))
+
+
+def make_daemon(config, state, sink, state_path, clock=None, notifier=None, publisher=None, lock=None,
+                outputs=()):
+    """A Daemon whose Graphite output sends to `sink` and, with `publisher`, whose MQTT output publishes
+    through it; `outputs` are added after them."""
+    from presence.clock import SystemClock
+    from presence.daemon.loop import Daemon
+    from presence.outputs.graphite.output import GraphiteOutput
+    from presence.outputs.mqtt.output import MqttOutput
+
+    clock = clock or SystemClock()
+    made = [GraphiteOutput(config, lambda _config: sink, clock)]
+    if publisher is not None:
+        made.append(MqttOutput(publisher, clock))
+    return Daemon(config, state, made + list(outputs), state_path, clock, notifier=notifier, lock=lock)

@@ -8,11 +8,14 @@ from presence.config.secrets import Secret
 from presence.sources.homeassistant import HomeAssistantSource
 from presence.config.defaults import FIRST_SCAN_WAIT
 from presence.daemon.loop import Daemon, Setup
-from presence.daemon.runners import SourceRunner, poll_safely
+from presence.daemon.runners import SourceThread
+from presence.outputs.graphite.output import GraphiteOutput
+from presence.outputs.mqtt.output import MqttOutput
+from presence.sources.base import Every, poll_safely
 from presence.observations import DeviceSighting, SourceReport
 from presence.state.model import State
 from tests.conftest import make_config
-from tests.fakes import T0, FakeClock, ListPublisher, ListSink
+from tests.fakes import T0, FakeClock, ListPublisher, ListSink, make_daemon
 from testbed.fake_homeassistant import FakeHomeAssistant
 from testbed.loopback import LineCollector
 
@@ -48,7 +51,7 @@ class BrokenSource:
 def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
     collector = LineCollector()
     sender = GraphiteSender("127.0.0.1", collector.port)
-    daemon = Daemon(config, State(), sender, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sender, str(tmp_path / "state.json"))
     daemon.ingest(SourceReport(source="wifi", at=T0 - 3, ok=True, sightings=(
         DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 - 3),
         DeviceSighting("02:00:00:00:02:01", "198.51.100.12", T0 - 3),
@@ -75,10 +78,10 @@ def test_one_tick_is_one_write_of_exact_bytes(tmp_path, config):
 def test_a_hanging_source_never_delays_a_send(tmp_path):
     config = parse_config(make_config(graphite={"send_interval": 1}))
     sink, stop, hanging, clock = ListSink(), threading.Event(), HangingSource(), FakeClock()
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
     clock.at(T0 + FIRST_SCAN_WAIT + 3.5, stop.set)
     try:
-        daemon.run([(hanging, 1.0), (BrokenSource(), 1.0)], stop)
+        daemon.run([Every(hanging, 1.0), Every(BrokenSource(), 1.0)], stop)
     finally:
         hanging.release.set()
     # The first sweep never comes: the first tick waits FIRST_SCAN_WAIT for it, then every second ticks.
@@ -100,7 +103,7 @@ def test_token_never_reaches_a_log_or_the_state_file(tmp_path, caplog):
     raw["people"][0]["homeassistant_entities"] = ["person.nick"]
     config = parse_config(raw)
     state_path = tmp_path / "state.json"
-    daemon = Daemon(config, State(), ListSink(), str(state_path))
+    daemon = make_daemon(config, State(), ListSink(), str(state_path))
     source = HomeAssistantSource(config.homeassistant, ["person.nick"], Secret(secret))
     try:
         daemon.ingest(poll_safely(source, T0))
@@ -133,7 +136,7 @@ class ScriptedSource:
 def test_runner_keeps_its_interval_and_follows_retry_hints():
     stop, clock, reports = threading.Event(), FakeClock(), queue.Queue()
     source = ScriptedSource([None, 5.0, 10.0, 20.0, None, None], stop)
-    runner = SourceRunner(source, 300.0, reports, clock, stop)
+    runner = SourceThread(Every(source, 300.0), reports, clock, stop)
     runner.run()
     assert [at - T0 for at in source.polled_at] == [0, 300, 305, 315, 335, 635]
     assert reports.qsize() == 6 and source.closed
@@ -149,7 +152,7 @@ def test_a_poll_slower_than_its_interval_skips_the_missed_rounds():
             return report
 
     source = SlowSource([None, None, None, None], stop)
-    SourceRunner(source, 10.0, queue.Queue(), clock, stop).run()
+    SourceThread(Every(source, 10.0), queue.Queue(), clock, stop).run()
     # Polls at 0 and 10; the second takes 25 s, so 20 and 30 are skipped and the next is at 40.
     assert [at - T0 for at in source.polled_at] == [0, 10, 40, 50]
 
@@ -173,7 +176,7 @@ def test_homeassistant_backs_off_with_jitter_and_rarely_after_a_401():
 
 def test_a_transition_adds_its_event_line_to_that_tick_only(tmp_path, config):
     sink = ListSink()
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"))
     daemon.ingest(SourceReport(source="wifi", at=T0 - 1, ok=True,
                                sightings=(DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 - 1),)))
     daemon.decide(T0 - 1)  # decided between ticks, as a passive arrival is
@@ -188,7 +191,7 @@ def test_a_failing_save_is_logged_once_and_the_stop_says_it_was_not_saved(tmp_pa
     caplog.set_level(logging.INFO)
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the state's folder should be")
-    daemon = Daemon(config, State(), ListSink(), str(blocker / "state.json"))
+    daemon = make_daemon(config, State(), ListSink(), str(blocker / "state.json"))
     for second in range(5):
         daemon.ingest(SourceReport(source="wifi", at=T0 + second, ok=True, sightings=(
             DeviceSighting("02:00:00:00:01:01", "198.51.100.11", T0 + second),)))
@@ -212,16 +215,17 @@ def test_a_reload_that_changes_graphite_closes_the_old_sink_before_making_the_ne
     reloaded = parse_config(make_config(graphite={"send_interval": 1, "prefix": "flat.presence"}))
     old, new, stop, clock = ListSink(), ListSink(), threading.Event(), FakeClock()
     made_after_close = []
+    sinks = iter([old, new])
 
-    def make_new_sink():
+    def make_sink(_config):
         made_after_close.append(old.closed)
-        return new
+        return next(sinks)
 
-    daemon = Daemon(config, State(), old, str(tmp_path / "state.json"), clock)
+    daemon = Daemon(config, State(), [GraphiteOutput(config, make_sink, clock)], str(tmp_path / "state.json"), clock)
     clock.at(T0 + 2.5, daemon.reload_requested.set)
     clock.at(T0 + 5.5, stop.set)
-    daemon.run([], stop, (), lambda: Setup(reloaded, [], [], make_new_sink))
-    assert made_after_close == [True]
+    daemon.run([], stop, lambda: Setup(reloaded, []))
+    assert made_after_close == [False, True]
     assert [int(m.split()[2]) for m in old.messages] == [T0 + 1, T0 + 2]
     assert [int(m.split()[2]) for m in new.messages] == [T0 + 3, T0 + 4, T0 + 5]
     assert old.messages[0].startswith(b"home.presence.") and new.messages[0].startswith(b"flat.presence.")
@@ -234,12 +238,12 @@ def test_a_slow_reload_leaves_no_tick_out(tmp_path):
 
     def slow_reload():
         clock.sleep(2.4)  # reading the config, the old sources' ends, the new ones' first sweep
-        return Setup(config, [], [])
+        return Setup(config, [])
 
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
     clock.at(T0 + 2.9, daemon.reload_requested.set)
     clock.at(T0 + 7.5, stop.set)
-    daemon.run([], stop, (), slow_reload)
+    daemon.run([], stop, slow_reload)
     assert [int(m.split()[2]) for m in sink.messages if b".count_home " in m] == [T0 + i for i in range(1, 8)]
 
 
@@ -250,10 +254,10 @@ def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_running(tmp_path, cap
     def broken_reload():
         raise RuntimeError("the new sources could not be built")
 
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
     clock.at(T0 + 1.5, daemon.reload_requested.set)
     clock.at(T0 + 4.5, stop.set)
-    daemon.run([], stop, (), broken_reload)
+    daemon.run([], stop, broken_reload)
     assert [int(m.split()[2]) for m in sink.messages] == [T0 + 1, T0 + 2, T0 + 3, T0 + 4]
     assert "Reload failed (RuntimeError: the new sources could not be built); running on" in caplog.text
     assert daemon.config is config
@@ -268,7 +272,7 @@ def test_a_decision_between_ticks_is_published_at_once_and_a_failing_publisher_n
     config = parse_config(make_config(graphite={"send_interval": 1}, mqtt={"host": "broker.lan"}))
     sink, publisher, stop, clock = ListSink(), ListPublisher(fail=RuntimeError("a bug")), threading.Event(), \
         FakeClock()
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, publisher=publisher)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock, publisher=publisher)
     clock.at(T0 + 2.3, lambda: daemon.reports.put(arrival(T0 + 2.3)))
     clock.at(T0 + 4.5, stop.set)
     daemon.run([], stop)
@@ -276,7 +280,7 @@ def test_a_decision_between_ticks_is_published_at_once_and_a_failing_publisher_n
     assert [snapshot.at for snapshot in published] == [T0 + 1, T0 + 2, T0 + 2.3, T0 + 3, T0 + 4]
     assert [snapshot.count_home for snapshot in published] == [0, 0, 1, 1, 1]
     assert [int(m.split()[2]) for m in sink.messages] == [T0 + 1, T0 + 2, T0 + 3, T0 + 4]
-    assert caplog.text.count("Publishing to MQTT failed: RuntimeError: a bug") == 1
+    assert caplog.text.count("The MQTT output failed (emit): RuntimeError: a bug") == 1
     assert publisher.calls[-1] == ("close",)
 
 
@@ -287,28 +291,25 @@ def test_a_reload_tells_the_publisher_of_new_people_and_replaces_it_for_a_new_br
     fewer = parse_config(fewer)
     moved = parse_config(make_config(graphite={"send_interval": 1}, mqtt={"host": "new-broker.lan"}))
     old, new, stop, clock = ListPublisher(), ListPublisher(), threading.Event(), FakeClock()
-    closed_before_made = []
+    closed_before_started = []
+    new.on_start = lambda: closed_before_started.append(old.calls[-1] == ("close",))
 
-    def make_new():
-        closed_before_made.append(old.calls[-1] == ("close",))
-        return new
-
-    setups = iter([Setup(fewer, [], []), Setup(moved, [], [], make_publisher=make_new)])
-    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "state.json"), clock, publisher=old)
+    setups = iter([Setup(fewer, []), Setup(moved, [], {"MQTT": MqttOutput(new, clock)})])
+    daemon = make_daemon(config, State(), ListSink(), str(tmp_path / "state.json"), clock, publisher=old)
     clock.at(T0 + 1.5, daemon.reload_requested.set)
     clock.at(T0 + 3.5, daemon.reload_requested.set)
     clock.at(T0 + 5.5, stop.set)
-    daemon.run([], stop, (), lambda: next(setups))
-    assert ("reconfigure", fewer) in old.calls and closed_before_made == [True]
+    daemon.run([], stop, lambda: next(setups))
+    assert ("reconfigure", fewer) in old.calls and closed_before_started == [True]
     assert len(old.published()[-1].people) == 2 and len(new.published()[0].people) == 6
-    assert daemon.publisher is new and new.calls[-1] == ("close",)
+    assert daemon.outputs.get("MQTT").publisher is new and new.calls[-1] == ("close",)
 
 
 def test_the_publishers_problem_is_in_the_status_line_and_its_death_stops_the_watchdog(tmp_path):
     config = parse_config(make_config(mqtt={"host": "broker.lan"}))
     publisher = ListPublisher(problem="MQTT: cannot reach broker.lan:1883: Connection refused (since 12 s)")
-    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "state.json"), FakeClock(), publisher=publisher)
+    daemon = make_daemon(config, State(), ListSink(), str(tmp_path / "state.json"), FakeClock(), publisher=publisher)
     assert daemon.status_line().startswith("MQTT: cannot reach broker.lan:1883")
-    assert daemon._health() is None
+    assert daemon.outputs.dead() is None
     publisher.living = False
-    assert daemon._health() == "the MQTT publisher thread has stopped"
+    assert daemon.outputs.dead() == "the MQTT output has stopped"

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from presence.config.load import parse_config
-from presence.daemon.loop import Daemon
+from tests.fakes import make_daemon
 from presence.daemon.notify import Notifier
 from presence.state.model import State
 from tests.conftest import make_config
@@ -109,7 +109,7 @@ def test_ready_then_watchdog_at_pace_and_silence_once_the_loop_is_stuck(systemd,
     config = parse_config(make_config(graphite={"send_interval": 1}))
     sink = StallingSink(clock, stall=3.0)
     notifier = StampedNotifier(clock, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})  # ping each 0.5 s
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
     started = clock.monotonic()
     clock.at(T0 + 4.2, sink.stall_next.set)
     clock.at(T0 + 10.2, stop.set)
@@ -133,7 +133,7 @@ def test_status_line_names_who_is_home(tmp_path):
     from presence.observations import DeviceSighting, SourceReport
 
     config = parse_config(make_config())
-    daemon = Daemon(config, State(), ListSink(), str(tmp_path / "s.json"))
+    daemon = make_daemon(config, State(), ListSink(), str(tmp_path / "s.json"))
     now = time.time()
     daemon.ingest(SourceReport(source="wifi", at=now, ok=True, sightings=(
         DeviceSighting("02:00:00:00:01:01", "198.51.100.11", now),
@@ -147,7 +147,7 @@ def test_a_dead_sender_stops_the_watchdog_and_the_status_says_why(systemd, tmp_p
     clock, stop, sink = FakeClock(), threading.Event(), DyingSink()
     config = parse_config(make_config(graphite={"send_interval": 1}))
     notifier = StampedNotifier(clock, {"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock, notifier=notifier)
     died_at = clock.monotonic() + 2.5
     clock.at(T0 + 2.5, sink.dead.set)
     clock.at(T0 + 5.0, stop.set)
@@ -157,5 +157,5 @@ def test_a_dead_sender_stops_the_watchdog_and_the_status_says_why(systemd, tmp_p
     assert notifier.pings(after=died_at + 0.25) == []
     statuses = [text for at, text in notifier.sent if at > died_at + 0.25 and text.startswith("STATUS=")]
     assert len(statuses) >= 2
-    assert all(text.startswith("STATUS=the Graphite sender thread has stopped; sender stopped") for text in statuses)
-    assert caplog.text.count("the Graphite sender thread has stopped; no longer telling the watchdog") == 1
+    assert all(text.startswith("STATUS=the Graphite output has stopped; sender stopped") for text in statuses)
+    assert caplog.text.count("the Graphite output has stopped; no longer telling the watchdog") == 1

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime
 
+from presence.clock import SystemClock
 from presence.config.model import NetworkConfig
 from presence.sources.listener import WifiListener
 from tests.conftest import ROOT, make_config, write_config
@@ -157,7 +158,7 @@ def test_a_flood_of_made_up_macs_costs_a_few_reports_and_bounded_memory(lan):
     listen = listener(max_tracked=500)
     reports, stop = [], threading.Event()
     emit = lambda report: reports.append((time.monotonic(), report))  # noqa: E731
-    thread = threading.Thread(target=call_in_netns, args=(lan.scanner_ns, listen.run, emit, stop, time.time))
+    thread = threading.Thread(target=call_in_netns, args=(lan.scanner_ns, listen.run, emit, stop, SystemClock()))
     thread.start()
     try:
         deadline = time.monotonic() + 5
@@ -193,7 +194,7 @@ def test_listening_starts_once_the_lan_comes_up_after_the_daemon(lan):
     listen = WifiListener(NetworkConfig(cidrs=(NET,)), urgent={NICK}, recheck=0.3)
     reports, stop = [], threading.Event()
     thread = threading.Thread(target=call_in_netns, args=(lan.scanner_ns, listen.run, reports.append, stop,
-                                                          time.time))
+                                                          SystemClock()))
     thread.start()
     try:
         time.sleep(0.5)

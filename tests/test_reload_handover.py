@@ -3,11 +3,12 @@
 import threading
 
 from presence.config.load import parse_config
-from presence.daemon.loop import Daemon, Setup
+from presence.daemon.loop import Setup
 from presence.observations import EntityReading, SourceReport
+from presence.sources.base import Every
 from presence.state.model import State
 from tests.conftest import make_config
-from tests.fakes import T0, FakeClock, ListSink
+from tests.fakes import T0, FakeClock, ListSink, make_daemon
 
 
 def ha_household():
@@ -40,12 +41,12 @@ def test_a_late_report_of_the_old_configuration_never_overwrites_the_new_ones(tm
     clock, stop, sink, release = FakeClock(), threading.Event(), ListSink(), threading.Event()
     old = HomeAssistantStandIn("home", clock, hold=release)
     new = HomeAssistantStandIn("not_home", clock)
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"), clock)
     clock.at(T0 + 4.5, daemon.reload_requested.set)
     clock.at(T0 + 7.5, release.set)  # the old poll ends after the reload, with "home"
     clock.at(T0 + 12.5, stop.set)
     try:
-        daemon.run([(old, 60)], stop, (), lambda: Setup(config, [(new, 60)], []))
+        daemon.run([Every(old, 60)], stop, lambda: Setup(config, [Every(new, 60)]))
     finally:
         release.set()
     charlie = {int(stamp): value for line in (m.decode() for m in sink.messages) for name, value, stamp in

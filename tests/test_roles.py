@@ -4,15 +4,18 @@ import inspect
 
 import pytest
 
-from presence import roles
-from presence.clock import SystemClock
+from presence.clock import Clock, SystemClock
+from presence.outputs.base import Output
+from presence.outputs.graphite.output import GraphiteOutput, Transport
 from presence.outputs.graphite.sender import GraphiteSender
-from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher
+from presence.outputs.history.output import HistoryOutput
+from presence.outputs.mqtt.output import MqttOutput
 from presence.outputs.printing.stdout import StdoutSink
+from presence.sources.base import Every, Poller, Source
 from presence.sources.homeassistant import HomeAssistantSource
 from presence.sources.listener import WifiListener
 from presence.sources.wifi import WifiSource
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, RecordingOutput
 
 
 def members(protocol):
@@ -22,9 +25,9 @@ def members(protocol):
 
 
 @pytest.mark.parametrize("part, role", [
-    (WifiSource, roles.PolledSource), (HomeAssistantSource, roles.PolledSource), (WifiListener, roles.Listener),
-    (GraphiteSender, roles.Sink), (StdoutSink, roles.Sink), (MqttPublisher, roles.Publisher),
-    (PrintingPublisher, roles.Publisher), (SystemClock, roles.Clock), (FakeClock, roles.Clock)])
+    (WifiSource, Poller), (HomeAssistantSource, Poller), (Every, Source), (WifiListener, Source),
+    (GraphiteOutput, Output), (MqttOutput, Output), (HistoryOutput, Output), (RecordingOutput, Output),
+    (GraphiteSender, Transport), (StdoutSink, Transport), (SystemClock, Clock), (FakeClock, Clock)])
 def test_each_part_offers_its_roles_methods_with_the_same_parameters(part, role):
     wanted = members(role)
     assert wanted, role
@@ -32,3 +35,6 @@ def test_each_part_offers_its_roles_methods_with_the_same_parameters(part, role)
         method = getattr(part, name, None)
         assert callable(method), f"{part.__name__} has no {name}()"
         assert list(inspect.signature(method).parameters)[:len(parameters)] == parameters, (part.__name__, name)
+    for attribute in ("name", "first_wait"):
+        if attribute in getattr(role, "__annotations__", {}):
+            assert hasattr(part, attribute), f"{part.__name__} has no {attribute}"

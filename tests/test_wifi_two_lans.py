@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from presence.clock import SystemClock
 from presence.observations import NetworkHealth
 from presence.sources.listener import WifiListener
 from presence.sources.wifi import WifiSource
@@ -59,7 +60,7 @@ def test_listening_on_both_lans(two_lans):
     listener = WifiListener(network_config([f"{HOME}@eth0", f"{IOT}@eth1"]), urgent={phone.mac, doorbell.mac})
     reports, stop = [], threading.Event()
     thread = threading.Thread(target=call_in_netns, args=(home.scanner_ns, listener.run, reports.append, stop,
-                                                          time.time))
+                                                          SystemClock()))
     thread.start()
     try:
         deadline = time.monotonic() + 5

@@ -179,6 +179,8 @@ MAX_STATE_TIME = 4_102_444_800.0
 MAX_STATE_TEXT = 255
 MAX_STATE_SOURCE_TEXT = 1000
 SHUTDOWN_DEADLINE = 2.0
+# `once`: its outputs deliver what it found within this (time for an MQTT broker to answer, then to close).
+ONCE_DEADLINE = MQTT_TIMEOUT + SHUTDOWN_DEADLINE
 # Reports folded in before one decision, when many wait (a busy LAN): the loop stays on time.
 MAX_REPORTS_PER_DECISION = 1000
 # The loop: how long a start waits for the first sweep before its first tick (so that a restart judges

@@ -23,6 +23,7 @@ class Notifier:
 
     @property
     def enabled(self):
+        """Whether systemd listens (NOTIFY_SOCKET is set)."""
         return bool(self.address)
 
     def notify(self, *fields):
@@ -37,10 +38,13 @@ class Notifier:
             log.debug("Cannot notify systemd at %s: %s", self.address, error)
 
     def ready(self, status):
+        """Up and running, with the first status line."""
         self.notify("READY=1", f"STATUS={status}")
 
     def status(self, status):
+        """A fresh status line for `systemctl status`."""
         self.notify(f"STATUS={status}")
 
     def stopping(self):
+        """On the way out."""
         self.notify("STOPPING=1", "STATUS=Stopping")

@@ -36,6 +36,7 @@ class WifiListener:
     """
 
     name = "wifi-listen"
+    first_wait = False  # it may hear nothing for a long time; the sweep is what the first tick waits for
 
     def __init__(self, network_config, known_ips=None, urgent=frozenset(), min_interval=defaults.PASSIVE_MIN_INTERVAL,
                  batch_interval=defaults.PASSIVE_BATCH_INTERVAL, batch_max=defaults.PASSIVE_BATCH_MAX,
@@ -56,9 +57,10 @@ class WifiListener:
         self.flooded = False
         self.flood_dropped = 0
 
-    def run(self, emit, stop, now):
+    def run(self, emit, stop, clock):
         """Listen until `stop` is set, calling `emit(report)` for each report; follow interfaces that
         come and go (a LAN that is down at start, a USB adapter unplugged)."""
+        now = clock.now
         while not stop.is_set():
             groups = interface_groups(self.network_config)[0]
             sockets = self._open(groups, emit, now)
@@ -68,7 +70,7 @@ class WifiListener:
                 self._listen(sockets, groups, emit, stop, now)
             except OSError as error:
                 emit(SourceReport(source=self.name, at=now(), ok=False, error=f"listening failed: {error}"))
-                stop.wait(self.recheck)
+                clock.wait(stop, self.recheck)
             finally:
                 for sock in sockets:
                     sock.close()

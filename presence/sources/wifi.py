@@ -121,6 +121,7 @@ class ArpSweeper:
                 found[reply[0]] = reply[1]
 
     def close(self):
+        """Close the raw socket."""
         self.sock.close()
 
 
@@ -277,6 +278,7 @@ class WifiSource:
         return found
 
     def close(self):
+        """Close every interface's sweeper."""
         for sweeper in self.sweepers.values():
             sweeper.close()
         self.sweepers = {}

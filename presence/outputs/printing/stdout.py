@@ -1,4 +1,4 @@
-"""The sink of a dry run: the lines on stdout instead of Graphite."""
+"""The Graphite lines on stdout instead of sent (`--dry-run`, or no graphite.host)."""
 
 import sys
 
@@ -10,10 +10,12 @@ class StdoutSink:
         self.stream = stream or sys.stdout
 
     def send(self, message):
+        """Print one tick's lines."""
         self.stream.write(message.decode("ascii"))
         self.stream.flush()
 
     def close(self, timeout=None):
+        """Flush what is printed."""
         self.stream.flush()
 
     def alive(self):
