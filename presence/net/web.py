@@ -43,11 +43,14 @@ class TlsError(WebError):
 
 @dataclass(frozen=True)
 class Response:
+    """An answer: its status, its body (whole, within the bound) and its Location header, if any."""
+
     status: int
     body: bytes
     location: str = None
 
     def text(self):
+        """The body as text (UTF-8, undecodable bytes replaced)."""
         return self.body.decode("utf-8", "replace")
 
     def json(self, **options):
@@ -75,7 +78,7 @@ def get(url, timeout, max_bytes, headers=None, ca_bundle=None, tally=None):
     """
     parts = _split(url)
     context = tls_context(ca_bundle) if parts.scheme == "https" else None
-    deadline = _Deadline(timeout)
+    deadline = Deadline(timeout)
     try:
         connection = _Connection(parts.hostname, parts.port or _PORTS[parts.scheme], deadline, context)
         try:
@@ -173,8 +176,8 @@ def _read(answer, max_bytes, tally=None):
     return b"".join(chunks)
 
 
-class _Deadline:
-    """Shuts the watched socket down when the time is up."""
+class Deadline:
+    """A request's time: shuts the watched socket down when `seconds` are up (waking a thread blocked on it)."""
 
     def __init__(self, seconds):
         self.seconds = seconds
@@ -187,9 +190,11 @@ class _Deadline:
         self._timer.start()
 
     def timeout(self):
+        """The Timeout to raise once the deadline has passed."""
         return Timeout(f"Timeout: no complete answer within {self.seconds:g} s")
 
     def left(self):
+        """Seconds left; raise Timeout when none are."""
         left = self._end - time.monotonic()
         if left <= 0 or self.expired:
             raise self.timeout()
@@ -203,6 +208,7 @@ class _Deadline:
                 raise self.timeout()
 
     def stop(self):
+        """Cancel the timer and watch nothing more (before the caller closes the socket)."""
         self._timer.cancel()
         # The caller closes the socket next: a descriptor number may be reused, never shut it down then.
         self.watch(None)
@@ -226,7 +232,8 @@ class _Connection(http.client.HTTPConnection):
         self.deadline, self.context = deadline, context
 
     def connect(self):
-        self.sock = _connect(self.host, self.port, self.deadline)
+        """Connect (and shake hands for TLS) within the deadline."""
+        self.sock = connect(self.host, self.port, self.deadline)
         if self.context is not None:
             self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host,
                                                  do_handshake_on_connect=False)
@@ -234,9 +241,11 @@ class _Connection(http.client.HTTPConnection):
             self.sock.do_handshake()
 
 
-def _connect(host, port, deadline):
+def connect(host, port, deadline):
+    """A TCP socket to the first address of `host` that answers, name lookup included, by `deadline` (a
+    Deadline, which then watches the socket); raise Timeout, WebError or the last OSError."""
     error = None
-    for family, kind, proto, _, address in _resolve(host, port, deadline):
+    for family, kind, proto, _, address in resolve(host, port, deadline):
         sock = socket.socket(family, kind, proto)
         try:
             sock.settimeout(deadline.left())
@@ -257,8 +266,9 @@ def _connect(host, port, deadline):
 _IP = re.compile(r"^[0-9.]+$|:")
 
 
-def _resolve(host, port, deadline):
-    """getaddrinfo, but a resolver that hangs is left behind at the deadline."""
+def resolve(host, port, deadline):
+    """getaddrinfo for a TCP connection, but a resolver that hangs is left behind at `deadline` (raise Timeout);
+    WebError when the name does not resolve."""
     if _IP.search(host):
         try:
             return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

@@ -31,7 +31,7 @@ class Client(paho.Client):
     _deadline = None
 
     def _create_socket(self):
-        self._deadline = web._Deadline(self._connect_timeout)
+        self._deadline = web.Deadline(self._connect_timeout)
         try:
             sock = super()._create_socket()
         except LookupFailed:
@@ -50,7 +50,7 @@ class Client(paho.Client):
     def _create_socket_connection(self):
         # presence.net.web's: getaddrinfo in a helper thread left behind at the deadline, then each address.
         try:
-            sock = web._connect(self._host, self._port, self._deadline)
+            sock = web.connect(self._host, self._port, self._deadline)
         except web.Timeout as error:
             if "resolve" in str(error):
                 raise LookupFailed(f"no answer within {self._connect_timeout:g} s") from None
@@ -64,6 +64,7 @@ class Client(paho.Client):
 
 
 def client_id(mqtt):
+    """mqtt.client_id, or the default prefix and this host's name (64 characters at most)."""
     return mqtt.client_id or (defaults.DEFAULT_MQTT_CLIENT_ID_PREFIX + socket.gethostname())[:64]
 
 
