@@ -16,6 +16,8 @@ HOME, NOT_HOME = "home", "not_home"
 
 @dataclass(frozen=True)
 class Message:
+    """One MQTT message: retained unless said (an empty payload removes what a topic holds)."""
+
     topic: str
     payload: str
     retain: bool = True
