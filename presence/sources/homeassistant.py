@@ -3,20 +3,18 @@
 import datetime
 import logging
 import random
-import threading
 from urllib.parse import quote
 
 from presence.net import web
 from presence.config import defaults
-from presence.outputs.mqtt.topics import OWN_MARKER
 from presence.config.secrets import Secret
 from presence.observations import EntityReading, SourceReport
+from presence.sources.loop_guard import NO_EVIDENCE_STATES, LoopGuard, decisive, loop_ended, loop_problem
 from presence.safe_text import safe
 from presence.net.web import redact
 
 log = logging.getLogger(__name__)
 
-NO_EVIDENCE_STATES = frozenset({"unknown", "unavailable"})
 _ON_MEANS_HOME = ("binary_sensor.", "input_boolean.")
 
 
@@ -50,28 +48,24 @@ class HomeAssistantSource:
         self._authorization = Secret(f"Bearer {token}")
         self.random = random
         self._failures = 0
-        self._own_ids, self._own_topic = own or (frozenset(), None)
-        self._own_trackers = {}  # tracker entity id -> (whether we publish it, when that was read; None: due)
-        self._recheck = threading.Event()
+        self._guard = LoopGuard(self._read_entity, own)
         self._loops_said = {}  # entity id -> the entity of ours it was said to be or follow
 
     def recheck_own(self):
         """Ask Home Assistant again at the next poll which trackers are ours (thread-safe, returns at once).
 
         For Home Assistant's birth message: a restarted Home Assistant may have renamed or remade them."""
-        self._recheck.set()
+        self._guard.recheck()
 
     def poll(self, now):
         """Read every configured entity; a failure of the whole poll is reported, not raised."""
-        if self._recheck.is_set():
-            self._recheck.clear()  # first: a request made while this poll runs is honoured by the next
-            self._own_trackers = {tracker: (ours, None) for tracker, (ours, _) in self._own_trackers.items()}
+        self._guard.start_poll()
         readings = []
         try:
             for entity_id in self.entities:
                 state, attributes = self._read_entity(entity_id)
-                loop, doubt = self._echo_of(entity_id, attributes, now)
-                self._say_loop(entity_id, loop, decisive=_decisive(state, attributes) and not doubt)
+                loop, doubt = self._guard.echo_of(entity_id, attributes, now)
+                self._say_loop(entity_id, loop, decisive=decisive(state, attributes) and not doubt)
                 shown = (kept_state(state) or "missing") + (" (our own output)" if loop else "")
                 home = None if loop else says_home(entity_id, state)
                 if doubt and home:
@@ -176,48 +170,7 @@ class HomeAssistantSource:
         """(its state, as `read` gives it; the entity we publish that it is or follows, a `person.*` using our
         tracker, or None), from one request."""
         state, attributes = self._read_entity(entity_id)
-        return kept_state(state), None if state is None else self._echo_of(entity_id, attributes)[0]
-
-    def _echo_of(self, entity_id, attributes, now=None):
-        """(the entity we publish that `entity_id` is or follows, or None; the tracker not known yet to be ours
-        or not that its state may come from, or None): the loop guard, since our own verdict read back from
-        Home Assistant is no evidence."""
-        if self._own_topic is None:
-            return None, None
-        if entity_id in self._own_ids or attributes.get(OWN_MARKER) == self._own_topic:
-            return entity_id, None
-        trackers = attributes.get("device_trackers") if entity_id.startswith("person.") else None
-        undecided = []
-        for tracker in trackers if isinstance(trackers, list) else ():
-            if isinstance(tracker, str):
-                ours = self._is_own_tracker(tracker, now)
-                if ours:
-                    return tracker, None
-                if ours is None:
-                    undecided.append(tracker)
-        # A person takes its state from one tracker, its `source`, and skips absent, unknown and unavailable
-        # ones (homeassistant/components/person): an undecided tracker in doubt is the source, or any when
-        # the person does not say its source.
-        source = attributes.get("source")
-        if source in undecided or (undecided and not isinstance(source, str)):
-            return None, source if source in undecided else undecided[0]
-        return None, None
-
-    def _is_own_tracker(self, tracker, now):
-        """True when we publish `tracker`, False when not, None when Home Assistant does not show it yet."""
-        if tracker in self._own_ids:
-            return True
-        ours, asked = self._own_trackers.get(tracker, (None, None))
-        if ours is not None and _recent(asked, now):
-            return ours
-        state, attributes = self._read_entity(tracker)
-        # Absent, unknown or unavailable (Home Assistant then drops the attributes that carry our marker):
-        # no verdict; an earlier one stands, and it is asked again at the next poll.
-        if not _decisive(state, attributes):
-            return ours
-        ours = attributes.get(OWN_MARKER) == self._own_topic
-        self._own_trackers[tracker] = (ours, now)
-        return ours
+        return kept_state(state), None if state is None else self._guard.echo_of(entity_id, attributes)[0]
 
     def _say_loop(self, entity_id, loop, decisive):
         """Say a loop once when found, and once when a decisive read shows it has ended."""
@@ -296,33 +249,6 @@ class HomeAssistantSource:
             return (f"{self.shown_url}: its TLS certificate is not trusted ({error.reason}); for a private CA "
                     "set homeassistant.ca_bundle")
         return f"cannot reach {self.shown_url}: {error}"
-
-
-def loop_problem(entity_id, own):
-    """What a loop through `entity_id` means, and how to end it."""
-    if entity_id == own:
-        return (f"{entity_id} is published by this daemon over MQTT: it is ignored, since reading it back would "
-                "count our own verdict as evidence; remove it from that person's homeassistant_entities")
-    return (f"{entity_id} follows {own}, which this daemon publishes over MQTT: it is ignored, since it would "
-            f"echo our own verdict; map that person's other trackers in homeassistant_entities instead of "
-            f"{entity_id}, or remove {own} from the person in Home Assistant")
-
-
-def loop_ended(entity_id, own):
-    """That `entity_id` is no longer, or no longer follows, the entity `own` we publish."""
-    if entity_id == own:
-        return f"{entity_id} no longer carries this daemon's marker: it counts as evidence again"
-    return f"{entity_id} no longer follows {own}, which this daemon publishes: it counts as evidence again"
-
-
-def _decisive(state, attributes):
-    """Whether a read shows what an entity is: it exists, has a state, and Home Assistant shows its attributes."""
-    return state is not None and state not in NO_EVIDENCE_STATES and bool(attributes)
-
-
-def _recent(asked, now):
-    """Whether a verdict read at `asked` still stands at `now` (a clock that went back: no)."""
-    return asked is not None and now is not None and 0 <= now - asked < defaults.HA_OWN_RECHECK_INTERVAL
 
 
 def kept_state(state):
