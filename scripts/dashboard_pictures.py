@@ -33,6 +33,7 @@ from presence.state.model import State  # noqa: E402
 from testbed import dashboard_render as board  # noqa: E402
 from testbed import synthetic_household as home  # noqa: E402
 from testbed.carbon import Carbon, carbon_unavailable_reason  # noqa: E402
+from testbed.graphite_delivery import confirmed  # noqa: E402
 from testbed.graphite_web import GraphiteWeb, graphite_web_unavailable_reason  # noqa: E402
 
 # "Now" in every picture; the daemon starts a day before the week, so the week opens settled.
@@ -61,6 +62,7 @@ HA_LAG = 120  # seconds from a door to Home Assistant's zone change
 
 
 def config(port):
+    """The household's config, its Graphite on `port`."""
     raw = {"network": {"cidrs": ["198.51.100.0/24"]}, "wifi": {"scan_interval": 30, "offline_grace": 300},
            "homeassistant": {"url": "http://homeassistant.local:8123", "poll_interval": 300},
            "graphite": {"host": "127.0.0.1", "port": port, "send_interval": 60},
@@ -85,6 +87,7 @@ class Household:
                                 home.local(day, 6) + 60 * self.rng.randrange(20, 70)))
 
     def minute(self, at):
+        """The index of the minute `at` falls in (clamped to the week)."""
         return min(len(self.watts) - 1, max(0, (at - self.start) // 60))
 
     def heard(self, at):
@@ -102,6 +105,7 @@ class Household:
         return found
 
     def sweep(self, at):
+        """The WiFi source's report of a sweep at `at`."""
         sightings = tuple(DeviceSighting(mac=mac, ip=self.ips.setdefault(mac, f"198.51.100.{10 + len(self.ips)}"),
                                          at=at, personal=looks_personal(mac)) for mac in self.heard(at))
         return SourceReport(source="wifi", at=at, ok=True, sightings=sightings)
@@ -117,7 +121,8 @@ class Household:
 def run_daemon(household, port, state_path):
     """The daemon's loop without its threads: sweeps at :15 and :45, Home Assistant every 5 minutes,
     a tick each minute, each tick's lines handed to the real Graphite sender."""
-    sender = GraphiteSender("127.0.0.1", port)
+    # Confirmed every second: the waits below end soon after carbon has taken what was sent.
+    sender = GraphiteSender("127.0.0.1", port, confirm_period=1.0)
     daemon = Daemon(config(port), State(), sender, state_path)
     ticks = 0
     for at in range(household.start, NOW, 60):
@@ -129,9 +134,9 @@ def run_daemon(household, port, state_path):
             daemon.decide(report.at)
         daemon.tick(at + 60)
         ticks += 1
-        if ticks % 1440 == 0 and not sender.wait_idle(60):
+        if ticks % 1440 == 0 and not confirmed(sender, 60):
             raise RuntimeError("carbon-cache did not take a day of ticks within 60 s")
-    if not sender.wait_idle(60):
+    if not confirmed(sender, 60):
         raise RuntimeError("carbon-cache did not take the last ticks within 60 s")
     sender.close()
     return ticks
@@ -190,6 +195,7 @@ def draw(url, out):
 
 
 def main():
+    """Run the week into a real carbon and render each panel to --out."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "img"), help="folder of the PNGs")
     args = parser.parse_args()

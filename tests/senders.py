@@ -29,6 +29,13 @@ def wait(condition, timeout=5.0):
     return condition()
 
 
+def peer_gone(sender):
+    """True once the sender's connection, if it has one, has the server's end of stream or reset (a Peer's
+    close reaches it only after the Peer's own wait on the socket ends)."""
+    connection = sender._connection
+    return connection is None or connection._peer_closed()
+
+
 def spooled(folder):
     return b"".join(open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder)))
 

@@ -14,6 +14,7 @@ from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
 from presence.state.model import State
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
+from testbed.graphite_delivery import confirmed
 from tests.conftest import make_config
 from testbed.graphite_peers import Peer
 from testbed.small_fs import fill, small_fs_unavailable_reason, small_tmpfs
@@ -141,8 +142,9 @@ def test_spool_bound_keeps_the_newest_and_logs_what_was_dropped(carbon, tmp_path
     kept = on_disk // tick_size
 
     carbon.start()
-    replay = GraphiteSender("127.0.0.1", carbon.port, spool=Spool(str(tmp_path / "spool"), tick_size * 10))
-    assert replay.wait_idle()
+    replay = GraphiteSender("127.0.0.1", carbon.port, spool=Spool(str(tmp_path / "spool"), tick_size * 10),
+                            confirm_period=0.05)
+    assert confirmed(replay)
     replay.close()
     landed = carbon.wait_for_points("home.presence.count_home", first - 1, first + 31, kept)
     assert sorted(landed) == list(range(first + 30 - len(landed), first + 30))  # the newest, none lost among them
@@ -203,7 +205,7 @@ def test_a_full_disk_keeps_ticks_in_memory_and_every_one_lands_later(carbon, tmp
     with small_tmpfs(tmp_path / "disk", size="64k") as disk:
         filler = fill(disk, leave=12_000)
         sender = GraphiteSender("127.0.0.1", carbon.port, spool=Spool(os.path.join(disk, "spool"), 10**7),
-                                max_backoff=0.2, retry_every=0.02, spool_retry=0.1)
+                                max_backoff=0.2, retry_every=0.02, spool_retry=0.1, confirm_period=0.2)
         try:
             for message in messages:
                 sender.send(message)
@@ -214,7 +216,7 @@ def test_a_full_disk_keeps_ticks_in_memory_and_every_one_lands_later(carbon, tmp
             os.remove(filler)
             assert wait(lambda: not sender.memory and "spool unwritable" not in sender.problem())
             carbon.start()
-            assert sender.wait_idle(timeout=15) and sender.problem() is None
+            assert confirmed(sender, timeout=15) and sender.problem() is None
         finally:
             sender.close()
     assert caplog.text.count("No space left on device") == 1
@@ -239,7 +241,7 @@ def test_a_stalled_server_that_resets_then_a_real_carbon_every_tick_lands_once(c
         proxy = RecordingProxy(carbon.port, port=port)
         for message in messages[40:]:
             sender.send(message)
-        assert sender.wait_idle(timeout=15)
+        assert confirmed(sender, timeout=15)
     finally:
         sender.close()
         stalled.close()
@@ -260,7 +262,7 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_until_a_real_carbon_
     stalled = Peer("stall", rcvbuf=4096)
     port = stalled.port
     sender = GraphiteSender("127.0.0.1", port, spool=Spool(folder, 10**8), max_backoff=0.3, retry_every=0.02,
-                            send_timeout=0.3, confirm_timeout=1.0)
+                            send_timeout=0.3, confirm_period=0.2, confirm_timeout=1.0)
     proxy = None
     try:
         wait(lambda: stalled.accepted["stall"] >= 3)  # it gave up on two connections
@@ -268,7 +270,7 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_until_a_real_carbon_
         assert on_disk == b"".join(messages)
         stalled.close()
         proxy = RecordingProxy(carbon.port, port=port)
-        assert sender.wait_idle(timeout=30)
+        assert confirmed(sender, timeout=30)
     finally:
         sender.close()
         stalled.close()

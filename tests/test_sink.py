@@ -3,7 +3,9 @@
 import errno
 import socket
 import sys
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -11,9 +13,10 @@ from graphite_helper import build_message
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
 from presence.outputs.printing.stdout import StdoutSink
+from testbed.graphite_delivery import confirmed
 from testbed.graphite_peers import Peer
-from tests.fakes import FakeMonotonic
-from tests.senders import closed_port, spooled, tick, ticks, wait
+from tests.fakes import FakeClock, FakeMonotonic
+from tests.senders import closed_port, peer_gone, spooled, tick, ticks, wait
 
 
 def test_exact_bytes_on_a_loopback_socket(collector):
@@ -26,7 +29,7 @@ def test_exact_bytes_on_a_loopback_socket(collector):
 
 def test_outage_keeps_ticks_in_order_and_replays_them():
     port = closed_port()
-    sender = GraphiteSender("127.0.0.1", port, max_backoff=0.1, retry_every=0.02)
+    sender = GraphiteSender("127.0.0.1", port, max_backoff=0.1, retry_every=0.02, confirm_period=0.05)
     for i in range(3):
         sender.send(tick(i))
     assert wait(lambda: len(sender.memory) == 3)
@@ -36,7 +39,7 @@ def test_outage_keeps_ticks_in_order_and_replays_them():
             sender.send(tick(i))
         expected = ticks(range(5))
         assert collector.wait_for(len(expected)) == expected
-        assert sender.wait_idle()
+        assert confirmed(sender)
     finally:
         sender.close()
         collector.close()
@@ -70,13 +73,35 @@ def test_backoff_limits_reconnect_attempts(monkeypatch):
         return errno.ECONNREFUSED
 
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    sender = GraphiteSender("127.0.0.1", 9, monotonic=clock, max_backoff=8, start=False)
+    # Driven by hand, its thread not started: only its reads of the monotonic time are needed.
+    sender = GraphiteSender("127.0.0.1", 9, clock=SimpleNamespace(monotonic=clock), max_backoff=8, start=False)
     for _ in range(40):
         sender._keep(b"p.x 1 0\n")
         sender._pass(clock())
         clock.value += 1
     assert attempts == [0, 1, 3, 7, 15, 23, 31, 39]
     assert sender.problem() == "Graphite 127.0.0.1:9 unreachable for 40 s; 40 ticks in memory"
+
+
+def test_the_sender_s_thread_keeps_to_its_backoff_on_the_clock_it_is_given(monkeypatch):
+    clock = FakeClock()
+    started, attempts = clock.monotonic(), []
+
+    def refuse(sock, address):
+        attempts.append(clock.monotonic() - started)
+        return errno.ECONNREFUSED
+
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    sender = GraphiteSender("127.0.0.1", 9, clock=clock, max_backoff=8)
+    try:
+        assert wait(lambda: clock.waited(sender._thread))
+        sender.send(tick(0))
+        clock.wait(threading.Event(), 40)  # 40 s of the sender's time: its inbox waits and backoff on the clock
+        assert attempts == [0, 1, 3, 7, 15, 23, 31, 39]
+        assert sender.problem() == "Graphite 127.0.0.1:9 unreachable for 40 s; 1 ticks in memory"
+    finally:
+        sender.close()
+    assert not sender._thread.is_alive()
 
 
 @pytest.mark.lab
@@ -86,9 +111,10 @@ def test_peer_close_is_noticed_before_the_next_write(collector):
     sender.send(first)
     collector.wait_for(len(first))
     collector.drop()
+    assert wait(lambda: peer_gone(sender))
     second = b"p.x 2 1800000005\n"
     sender.send(second)
-    assert sender.wait_idle()
+    assert confirmed(sender)
     # The first went out on a connection that closed before confirming it: it is sent again.
     assert collector.data() == first + first + second
     sender.close()
@@ -112,10 +138,11 @@ def test_a_restart_during_an_outage_loses_nothing(tmp_path):
     assert spooled(tmp_path) == ticks(range(4))
 
     collector = Peer("carbon", port=port)
-    second = GraphiteSender("127.0.0.1", port, spool=Spool(str(tmp_path), 10**6), retry_every=0.02)
+    second = GraphiteSender("127.0.0.1", port, spool=Spool(str(tmp_path), 10**6), retry_every=0.02,
+                            confirm_period=0.05)
     try:
         second.send(tick(4))
-        assert second.wait_idle() and list(tmp_path.iterdir()) == []
+        assert confirmed(second) and list(tmp_path.iterdir()) == []
         assert collector.data() == ticks(range(5))
     finally:
         second.close()

@@ -6,8 +6,9 @@ import pytest
 from graphite_helper import build_message
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
+from testbed.graphite_delivery import confirmed
 from testbed.graphite_peers import Peer
-from tests.senders import fast, spooled, tick, ticks, wait
+from tests.senders import fast, peer_gone, spooled, tick, ticks, wait
 
 
 # Confirmation: nothing leaves the spool or memory until the server has shown it read it.
@@ -18,8 +19,8 @@ def test_a_healthy_server_gets_each_tick_once_over_many_confirmations(tmp_path, 
         for i in range(20):
             sender.send(tick(i))
             if i % 5 == 4:
-                assert sender.wait_idle()
-        assert sender.wait_idle()
+                assert confirmed(sender)
+        assert confirmed(sender)
     finally:
         sender.close()
     assert collector.data() == ticks(range(20))
@@ -41,7 +42,7 @@ def test_a_server_that_stalls_then_resets_takes_nothing_away(tmp_path):
             sender.send(tick(i))
         wait(lambda: peer.accepted["close"] >= 2)
         peer.mode = "carbon"
-        assert sender.wait_idle()
+        assert confirmed(sender)
         assert peer.data() == ticks(range(35))  # every tick, once, in order
         assert sender.problem() is None
     finally:
@@ -65,7 +66,7 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_spooled(tmp_path):
         assert spooled(folder) == before
         peer.reset()
         peer.mode = "carbon"
-        assert sender.wait_idle(timeout=30)
+        assert confirmed(sender, timeout=30)
     finally:
         sender.close()
         peer.close()
@@ -82,9 +83,10 @@ def test_a_server_that_reads_and_resets_takes_nothing_away():
             time.sleep(0.1)
         assert wait(lambda: peer.read_by("reader") == ticks(range(30)))
         peer.reset()  # everything it read is lost with it
+        assert wait(lambda: peer_gone(sender))
         peer.mode = "carbon"
         sender.send(tick(30))
-        assert sender.wait_idle()
+        assert confirmed(sender)
         assert peer.data() == ticks(range(31))
     finally:
         sender.close()
@@ -121,7 +123,7 @@ def test_close_spools_what_a_stalled_server_did_not_confirm(tmp_path):
     peer.mode = "carbon"
     second = fast(peer.port, spool=Spool(folder, 10**6))
     try:
-        assert second.wait_idle()
+        assert confirmed(second)
     finally:
         second.close()
         peer.close()

@@ -13,6 +13,7 @@ from graphite_helper import build_message
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
 from testbed.carbon import Carbon, carbon_unavailable_reason, require
+from testbed.graphite_delivery import confirmed
 from testbed.small_fs import fill, read_only, small_fs_unavailable_reason, small_tmpfs, use_up_inodes
 from tests.senders import spooled, wait
 
@@ -57,7 +58,7 @@ def send_each_live(sender, carbon, messages, first, landed_before=0):
     """Send the ticks one at a time; each must reach carbon before the next is sent."""
     for i, message in enumerate(messages, start=landed_before):
         sender.send(message)
-        assert sender.wait_idle(), f"tick {i} was not confirmed"
+        assert confirmed(sender), f"tick {i} was not confirmed"
         assert landed(carbon, first, i + 1) == i + 1
 
 
@@ -89,7 +90,7 @@ def test_graphite_down_then_up_with_the_disk_full_the_held_ticks_arrive(carbon, 
             assert problem.startswith("spool unwritable: No space left on device; 30 ticks held in memory only; ")
             assert "unreachable" in problem
             carbon.start()
-            assert sender.wait_idle(timeout=15)
+            assert confirmed(sender, timeout=15)
             assert landed(carbon, first, 30) == 30
             assert log.text.count("No space left on device") == 1
         finally:
@@ -113,7 +114,7 @@ def test_space_freed_the_held_ticks_are_spooled_with_no_restart(carbon, tmp_path
             assert spooled(folder) == b"".join(messages)
             assert "spool " + folder + " is written again" in log.text
             carbon.start()
-            assert sender.wait_idle(timeout=15) and os.listdir(folder) == []
+            assert confirmed(sender, timeout=15) and os.listdir(folder) == []
             assert landed(carbon, first, 20) == 20
         finally:
             sender.close()
@@ -142,7 +143,7 @@ def test_a_read_only_spool_folder_sends_live_then_spools_once_writable(carbon, t
             sender.send(message)
         assert wait(lambda: spooled(folder) == b"".join(messages[4:]))
         carbon.start()
-        assert sender.wait_idle(timeout=15)
+        assert confirmed(sender, timeout=15)
         assert landed(carbon, first, 12) == 12
         assert log.text.count("Read-only file system") == 1
     finally:
@@ -185,7 +186,7 @@ def test_the_spool_folder_deleted_while_running_is_made_and_locked_again(carbon,
         assert "segment 000000000001.spool was removed by another process" in log.text
         assert Spool(folder, 10**6).error.strerror == "in use by another Graphite sender"
         carbon.start()
-        assert sender.wait_idle(timeout=15) and sender.problem() is None
+        assert confirmed(sender, timeout=15) and sender.problem() is None
         found = carbon.wait_for_points("home.presence.m26", first - 1, first + 15, 10)
         assert found == {first + i: float(i) for i in range(5, 15)}
     finally:

@@ -133,6 +133,7 @@ def child(folder):
     """In the namespace: deliver through DNS, then through its outage; print what arrived and what was spooled."""
     from presence.outputs.graphite.sender import GraphiteSender
     from presence.outputs.graphite.spool import Spool
+    from testbed.graphite_delivery import confirmed
     from testbed.graphite_peers import Peer
     from tests.senders import spooled, tick, wait
 
@@ -144,13 +145,14 @@ def child(folder):
     threading.Thread(target=dns_server, args=(dns, answering), daemon=True).start()
     peer = Peer("carbon")
     out = {}
-    sender = GraphiteSender(NAME, peer.port, lookup_timeout=0.5, max_backoff=0.1, retry_every=0.02)
+    sender = GraphiteSender(NAME, peer.port, lookup_timeout=0.5, max_backoff=0.1, retry_every=0.02,
+                            confirm_period=0.05)
     sender.send(tick(0))
-    out["idle_with_dns"] = sender.wait_idle()
+    out["idle_with_dns"] = confirmed(sender)
     answering.clear()
     for i in range(1, 4):
         sender.send(tick(i))
-    out["idle_in_outage"] = sender.wait_idle()
+    out["idle_in_outage"] = confirmed(sender)
     out["problem"] = sender.problem()
     sender.close()
     out["delivered"] = peer.data().decode()

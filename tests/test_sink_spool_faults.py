@@ -1,6 +1,7 @@
 import os
 
 from presence.outputs.graphite.spool import Spool
+from testbed.graphite_delivery import confirmed
 from testbed.graphite_peers import Peer
 from tests.senders import closed_port, fast, spooled, tick, ticks, wait
 
@@ -25,7 +26,7 @@ def test_a_spool_folder_that_cannot_be_made_holds_ticks_in_memory(tmp_path, capl
         assert "spool unwritable" not in sender.problem()
         collector = Peer("carbon", port=port)
         sender.send(tick(3))
-        assert sender.wait_idle()
+        assert confirmed(sender)
         assert collector.data() == ticks(range(4))
         collector.close()
     finally:
@@ -38,7 +39,7 @@ def test_a_spool_mended_while_graphite_is_up_is_no_longer_a_problem(tmp_path, co
     sender = fast(collector.port, spool=Spool(str(folder), 10**6))
     try:
         sender.send(tick(0))
-        assert sender.wait_idle() and sender.problem() == f"spool unwritable: File exists ({folder}); " \
+        assert confirmed(sender) and sender.problem() == f"spool unwritable: File exists ({folder}); " \
             "0 ticks held in memory only"
         folder.unlink()
         assert wait(lambda: sender.problem() is None)
@@ -58,7 +59,7 @@ def test_entries_in_the_spool_folder_that_are_not_segments_do_no_harm(tmp_path):
         assert wait(lambda: len(sender.spool) and not sender.memory and sender.inbox.empty())
         collector = Peer("carbon", port=port)
         sender.send(tick(3))
-        assert sender.wait_idle() and sender.alive()
+        assert confirmed(sender) and sender.alive()
         assert collector.data() == ticks(range(4))
         collector.close()
     finally:
@@ -77,7 +78,7 @@ def test_segments_removed_under_the_sender_cost_only_themselves(tmp_path):
             os.remove(tmp_path / name)
         collector = Peer("carbon", port=port)
         sender.send(tick(5))
-        assert sender.wait_idle() and sender.alive()
+        assert confirmed(sender) and sender.alive()
         assert collector.data() == ticks([4, 5])
         collector.close()
     finally:
@@ -107,7 +108,7 @@ def test_an_unforeseen_error_is_logged_once_and_the_sender_carries_on(tmp_path, 
         assert wait(lambda: sender.spool.failures == 0 and len(sender.spool) and not sender.memory)
         assert sender.alive() and caplog.text.count("unexpected error") == 1
         collector = Peer("carbon", port=port)
-        assert sender.wait_idle()
+        assert confirmed(sender)
         assert collector.data() == ticks(range(3))
         collector.close()
     finally:
@@ -138,7 +139,7 @@ def test_two_senders_on_one_spool_folder_never_both_write_it(tmp_path, caplog):
         assert wait(lambda: not new.memory and "spool unwritable" not in new.problem())
         assert spooled(tmp_path) == ticks([0, 1, 2, 13, 14, 3, 4])
         collector = Peer("carbon", port=port)
-        assert new.wait_idle()
+        assert confirmed(new)
         assert collector.data() == ticks([0, 1, 2, 13, 14, 3, 4]) and os.listdir(tmp_path) == []
         collector.close()
     finally:

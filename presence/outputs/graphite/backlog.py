@@ -32,6 +32,7 @@ class Backlog:
                 self._retry_at = 0.0
 
     def empty(self):
+        """True when nothing waits for confirmation, in memory or in the spool."""
         return not self.memory and not (self.spool and len(self.spool))
 
     def keep(self, message):

@@ -14,8 +14,8 @@ import socket
 import struct
 import termios
 import threading
-import time
 
+from presence.clock import SystemClock
 from presence.config import defaults
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,12 @@ class Resolver:
 
     The lookup runs in a helper thread, one at a time (a stuck one is waited for again, never multiplied);
     when it fails for now or is late, the last good answer is used, so a DNS outage does not stop metrics.
+    The wait for it is on `clock`.
     """
 
-    def __init__(self, host, port):
+    def __init__(self, host, port, clock=None):
         self.host, self.port = host, port
+        self.clock = clock or SystemClock()
         self.last_good = _numeric(host, port)
         self.numeric = self.last_good is not None
         self.failing = None
@@ -56,7 +58,7 @@ class Resolver:
         if self._pending is None:
             self._pending = _Lookup(self.host, self.port)
         lookup = self._pending
-        if not _wait(lookup.done.wait, timeout, give_up):
+        if not _wait(lambda seconds: self.clock.wait(lookup.done, seconds), timeout, give_up, self.clock):
             return self._fall_back(f"no answer from the name lookup of {self.host} within {timeout:g} s")
         self._pending = None
         if lookup.error is None:
@@ -107,16 +109,16 @@ def _numeric(host, port):
         return None
 
 
-def open_connection(resolver, lookup_timeout, connect_timeout, give_up):
+def open_connection(resolver, lookup_timeout, connect_timeout, give_up, clock):
     """A ConfirmedConnection to the first address that answers, the lookup and the connect each within their
-    timeout (and both ended by `give_up()`)."""
+    timeout on `clock` (and both ended by `give_up()`)."""
     addresses = resolver.addresses(lookup_timeout, give_up)
     error = f"no address for {resolver.host}"
-    deadline = time.monotonic() + connect_timeout
+    deadline = clock.monotonic() + connect_timeout
     for family, kind, proto, _, address in addresses:
         sock = socket.socket(family, kind, proto)
         try:
-            _connect(sock, address, deadline, give_up)
+            _connect(sock, address, deadline, give_up, clock)
             sock.settimeout(connect_timeout)
             return ConfirmedConnection(sock)
         except OSError as failure:
@@ -125,23 +127,24 @@ def open_connection(resolver, lookup_timeout, connect_timeout, give_up):
     raise ConnectionFailed("unreachable", f"cannot connect: {error}") from None
 
 
-def _connect(sock, address, deadline, give_up):
+def _connect(sock, address, deadline, give_up, clock):
     sock.setblocking(False)
     code = sock.connect_ex(address)
     if code == errno.EINPROGRESS:
-        if not _wait(lambda seconds: bool(select.select([], [sock], [], seconds)[1]), deadline - time.monotonic(),
-                     give_up):
+        if not _wait(lambda seconds: bool(select.select([], [sock], [], seconds)[1]), deadline - clock.monotonic(),
+                     give_up, clock):
             raise TimeoutError(errno.ETIMEDOUT, "timed out")
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if code:
         raise OSError(code, os.strerror(code))
 
 
-def _wait(ready, timeout, give_up):
-    """True once `ready(seconds)` (which waits up to that long), False after `timeout` s or once `give_up()`."""
-    deadline = time.monotonic() + timeout
+def _wait(ready, timeout, give_up, clock):
+    """True once `ready(seconds)` (which waits up to that long), False after `timeout` s of `clock` or once
+    `give_up()`."""
+    deadline = clock.monotonic() + timeout
     while True:
-        left = deadline - time.monotonic()
+        left = deadline - clock.monotonic()
         if ready(max(0.0, min(left, defaults.GRAPHITE_WAIT_SLICE))):
             return True
         if left <= 0 or give_up():
@@ -212,6 +215,7 @@ class ConfirmedConnection:
         return False
 
     def close(self):
+        """Let go of the socket (whatever was sent on it and not confirmed goes again on the next)."""
         self.sock.close()
 
     def _peer_closed(self):

@@ -3,8 +3,8 @@
 import logging
 import queue
 import threading
-import time
 
+from presence.clock import SystemClock
 from presence.config import defaults
 from presence.outputs.graphite.backlog import Backlog
 from presence.outputs.graphite.connection import ConnectionFailed, Resolver, open_connection
@@ -20,24 +20,25 @@ class GraphiteSender:
     `send()` never blocks. What is not yet confirmed as taken by the server is kept in order (in `spool`
     when there is one and it works, so a restart loses nothing; in memory, up to `max_pending` ticks,
     otherwise: see `Backlog`) and sent again, oldest first, after a failure. See `ConfirmedConnection`
-    for the confirmation, and defaults.GRAPHITE_CONFIRM_PERIOD for when it is asked for.
+    for the confirmation, and defaults.GRAPHITE_CONFIRM_PERIOD for when it is asked for. Every read of the
+    time and every wait but the sockets' is on `clock` (a presence.clock.Clock; the system's by default).
     """
 
     def __init__(self, host, port, spool=None, max_pending=defaults.GRAPHITE_MAX_PENDING,
                  connect_timeout=defaults.GRAPHITE_CONNECT_TIMEOUT, send_timeout=defaults.GRAPHITE_SEND_TIMEOUT,
-                 max_backoff=defaults.GRAPHITE_MAX_BACKOFF, monotonic=time.monotonic,
+                 max_backoff=defaults.GRAPHITE_MAX_BACKOFF, clock=None,
                  retry_every=defaults.GRAPHITE_RETRY_EVERY, confirm_period=defaults.GRAPHITE_CONFIRM_PERIOD,
                  confirm_bytes=defaults.GRAPHITE_CONFIRM_BYTES, confirm_timeout=defaults.GRAPHITE_CONFIRM_TIMEOUT,
                  spool_retry=defaults.GRAPHITE_SPOOL_RETRY, lookup_timeout=defaults.GRAPHITE_LOOKUP_TIMEOUT,
                  start=True):
         self.address = (host, port)
-        self.resolver = Resolver(host, port)
+        self.clock = clock or SystemClock()
+        self.resolver = Resolver(host, port, self.clock)
         self.lookup_timeout = lookup_timeout
-        self.backlog = Backlog(spool, max_pending, spool_retry, monotonic())
+        self.backlog = Backlog(spool, max_pending, spool_retry, self.clock.monotonic())
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
         self.max_backoff = max_backoff
-        self.monotonic = monotonic
         self.retry_every = retry_every
         self.confirm_period = confirm_period
         self.confirm_bytes = confirm_bytes
@@ -48,10 +49,10 @@ class GraphiteSender:
         self._next_attempt = 0.0
         self._down_since = None
         self._down_state = None
-        self._flush = False
         self._closing_by = None
         self._close_by = None
         self._closed = False
+        self._close_asked = threading.Event()
         self._last_crash = None
         self._thread = threading.Thread(target=self._run, name="graphite-sender", daemon=True)
         if start:
@@ -59,6 +60,7 @@ class GraphiteSender:
 
     @property
     def spool(self):
+        """The Spool that keeps unconfirmed ticks across a restart, or None."""
         return self.backlog.spool
 
     @property
@@ -68,6 +70,7 @@ class GraphiteSender:
 
     @property
     def dropped(self):
+        """How many ticks the memory bound dropped, oldest first, since the start."""
         return self.backlog.dropped
 
     def send(self, message):
@@ -80,7 +83,8 @@ class GraphiteSender:
             timeout = self.connect_timeout + self.send_timeout + defaults.GRAPHITE_CLOSE_CONFIRM_WAIT
         spool_time = min(defaults.GRAPHITE_CLOSE_SPOOL_TIME, timeout * defaults.GRAPHITE_CLOSE_SPOOL_SHARE)
         # Read at once by a lookup or connect in progress, which then ends in time for the spooling.
-        self._close_by = self.monotonic() + timeout - spool_time
+        self._close_by = self.clock.monotonic() + timeout - spool_time
+        self._close_asked.set()
         self.inbox.put((_CLOSE, self._close_by))
         if self._thread.ident is None:
             return
@@ -89,19 +93,12 @@ class GraphiteSender:
             log.warning("Graphite sender did not finish in time; %d tick(s) may be lost",
                         self.inbox.qsize() + len(self.memory))
 
-    def wait_idle(self, timeout=10.0):
-        """For tests: ask for a confirmation at once, then wait up to `timeout` s of real time until nothing
-        is left in the inbox, memory or spool (confirmed, or dropped at a bound); True when nothing is."""
-        self._flush = True
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                if self.inbox.unfinished_tasks == 0 and self.backlog.empty():
-                    return True
-                time.sleep(0.01)
-            return False
-        finally:
-            self._flush = False
+    def all_confirmed(self):
+        """True when the server confirmed every tick handed to `send()` so far (but those dropped at a bound):
+        none waits in the inbox, in memory or in the spool."""
+        # In this order: the thread keeps a tick before it marks it taken from the inbox, and spools it
+        # before it lets go of it in memory.
+        return self.inbox.unfinished_tasks == 0 and self.backlog.empty()
 
     def alive(self):
         """True unless the sender thread ended without being closed (it should never)."""
@@ -119,7 +116,7 @@ class GraphiteSender:
         down_since = self._down_since
         if down_since is not None:
             problems.append(f"Graphite {self.address[0]}:{self.address[1]} {self._down_state} for "
-                            f"{_duration(self.monotonic() - down_since)}")
+                            f"{_duration(self.clock.monotonic() - down_since)}")
             problems.extend(self.backlog.kept(with_memory=spool_problem is None))
         return "; ".join(problems) or None
 
@@ -133,10 +130,7 @@ class GraphiteSender:
     def _step(self):
         confirming = self._connection is not None and self._connection.confirming_since is not None
         wait = defaults.GRAPHITE_CONFIRM_POLL if confirming or self._closing_by is not None else self.retry_every
-        try:
-            item = self.inbox.get(timeout=wait)
-        except queue.Empty:
-            item = None
+        item = self.clock.get(self.inbox, wait)
         while item is not None:
             if isinstance(item, tuple) and item[0] is _CLOSE:
                 self._closing_by = item[1]
@@ -144,11 +138,11 @@ class GraphiteSender:
                 self._keep(item)
             self.inbox.task_done()
             item = self.inbox.get_nowait() if not self.inbox.empty() else None
-        now = self.monotonic()
+        now = self.clock.monotonic()
         if self._closing_by is None or not self._done_closing(now):
             self._pass(now)
-        if self._closing_by is not None and self._done_closing(self.monotonic()):
-            self._finish(self.monotonic())
+        if self._closing_by is not None and self._done_closing(self.clock.monotonic()):
+            self._finish(self.clock.monotonic())
 
     def _unexpected(self, error):
         if repr(error) != self._last_crash:
@@ -156,10 +150,10 @@ class GraphiteSender:
             self._last_crash = repr(error)
         self._drop_connection()
         if self._closing_by is None:
-            time.sleep(self.retry_every)
+            self.clock.wait(self._close_asked, self.retry_every)
             return
         try:
-            self._finish(self.monotonic())
+            self._finish(self.clock.monotonic())
         except Exception:
             log.exception("Graphite sender: cannot finish; %d tick(s) lost", len(self.memory))
         self._closed = True
@@ -221,11 +215,11 @@ class GraphiteSender:
         if now < self._next_attempt:
             return False
         self._connection = self._attempt(now, open_connection, self.resolver, self._limit(self.lookup_timeout, now),
-                                         self._limit(self.connect_timeout, now), self._give_up)
+                                         self._limit(self.connect_timeout, now), self._give_up, self.clock)
         return self._connection is not None
 
     def _give_up(self):
-        return self._close_by is not None and self.monotonic() >= self._close_by
+        return self._close_by is not None and self.clock.monotonic() >= self._close_by
 
     def _attempt(self, now, step, *args):
         """The result of one step on the connection; None when the connection failed (then dropped)."""
@@ -236,10 +230,10 @@ class GraphiteSender:
             return None
 
     def _piece_timeout(self):
-        return self._limit(self.send_timeout, self.monotonic())
+        return self._limit(self.send_timeout, self.clock.monotonic())
 
     def _out_of_time(self):
-        return self._closing_by is not None and self.monotonic() >= self._closing_by
+        return self._closing_by is not None and self.clock.monotonic() >= self._closing_by
 
     def _limit(self, seconds, now):
         if self._closing_by is None:
@@ -253,7 +247,7 @@ class GraphiteSender:
         connection = self._connection
         if connection.sent_since is None:
             return False
-        return (self._flush or self._closing_by is not None or self._down_since is not None
+        return (self._closing_by is not None or self._down_since is not None
                 or now - connection.sent_since >= self.confirm_period or connection.sent_bytes >= self.confirm_bytes)
 
     def _confirmed(self, now):
