@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from presence.config import defaults
+from presence.config import report_defaults
 from presence.config.load import parse_config
 from presence.report.command import run_report
 from tests.conftest import make_config
@@ -27,13 +27,13 @@ DAY = 86400
 SERIES = 8
 # Bytes a report of eight series may allocate while it reads and refuses answers of a day: about four copies
 # of each bound (the body, its join, its text, its parse), and the report's own few MB.
-MEMORY = SERIES * 4 * (DAY // 60 + 2) * defaults.RENDER_BYTES_PER_POINT + 8_000_000
+MEMORY = SERIES * 4 * (DAY // 60 + 2) * report_defaults.RENDER_BYTES_PER_POINT + 8_000_000
 
 
 def cap(span):
     """The most bytes an answer for `span` seconds at report's step may hold."""
-    points = span // defaults.REPORT_MIN_STEP + 2
-    return points * defaults.RENDER_BYTES_PER_POINT + defaults.RENDER_ANSWER_OVERHEAD
+    points = span // report_defaults.REPORT_MIN_STEP + 2
+    return points * report_defaults.RENDER_BYTES_PER_POINT + report_defaults.RENDER_ANSWER_OVERHEAD
 
 
 def run(url, timeout=1, from_="-1d", limit=None):
@@ -68,7 +68,7 @@ def padded(raw, size, length=True):
     def behave(conn, path, _closed):
         status, body = route(path)
         span, form = span_of(path)
-        if status == 200 and span > defaults.RAW_PROBE_SPAN:
+        if status == 200 and span > report_defaults.RAW_PROBE_SPAN:
             body = body.ljust(size, "\n" if form == "raw" else " ")
         conn.sendall(response(status, body.encode(), length=length))
     return behave
@@ -120,7 +120,8 @@ def test_the_client_asks_for_no_compression_and_a_gzip_bomb_is_never_inflated(ca
 def test_an_answer_of_many_tiny_values_is_refused_before_it_is_parsed(form, caplog):
     # Three bytes that parse into an object of 50 or more: under the byte bound, but never parsed.
     # Raw's first look asks for RAW_PROBE_SPAN seconds, at steps as fine as a second.
-    probe = (defaults.RAW_PROBE_SPAN + 2) * defaults.RENDER_BYTES_PER_POINT + defaults.RENDER_ANSWER_OVERHEAD
+    probe = ((report_defaults.RAW_PROBE_SPAN + 2) * report_defaults.RENDER_BYTES_PER_POINT
+             + report_defaults.RENDER_ANSWER_OVERHEAD)
     count = {"json": cap(DAY), "raw": probe}[form] // 3 - 10
     bomb = {"json": "[" + "[]," * count + "[]]", "raw": "ab\n" * count}[form]
     with HostileServer(answers(lambda path: (200, bomb) if form in path else (400, "no such format"))) as server:
@@ -139,7 +140,7 @@ def test_a_slow_server_costs_one_deadline_per_series_whatever_the_retries(caplog
 
     def slow_raw(path):
         span, form = span_of(path)
-        return (400, "summarize() is not supported") if form == "raw" and span > defaults.RAW_PROBE_SPAN \
+        return (400, "summarize() is not supported") if form == "raw" and span > report_defaults.RAW_PROBE_SPAN \
             else route(path)
 
     timeout = 2
@@ -156,9 +157,9 @@ def test_many_series_together_stop_at_the_report_budget(monkeypatch, caplog):
     # 30 days of minutes in raw are about 86 kB a series: eight series pass 300 kB together, not 1 MB.
     api = answers(render_route(ones))
     with HostileServer(api) as server:
-        monkeypatch.setattr(defaults, "MAX_REPORT_RENDER_BYTES", 1_000_000)
+        monkeypatch.setattr(report_defaults, "MAX_REPORT_RENDER_BYTES", 1_000_000)
         assert run(server.url, from_="-30d")[0] == 0, caplog.text
-        monkeypatch.setattr(defaults, "MAX_REPORT_RENDER_BYTES", 300_000)
+        monkeypatch.setattr(report_defaults, "MAX_REPORT_RENDER_BYTES", 300_000)
         status, text, _ = run(server.url, from_="-30d")
     assert status == 1 and text == ""
     assert "report: Graphite's answers passed the 300,000 bytes one report reads for all its series together " \

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from presence import exits
 from presence.net import web
-from presence.config import defaults
+from presence.config import defaults, report_defaults
 from presence.commands.check_mqtt import probe_broker
 from presence.config.model import ConfigError
 from presence.outputs.mqtt.topics import own_entities_mapped, own_output
@@ -120,7 +120,7 @@ def check_retention(config, now=None):
     shown = f"{web.redact(graphite.render_url)}/render"
     try:
         response = web.get(f"{graphite.render_url}/render?{query}", defaults.RETENTION_TIMEOUT,
-                           defaults.MAX_RENDER_BYTES)
+                           report_defaults.MAX_RENDER_BYTES)
         if response.status != 200:
             return CheckResult(Outcome.FAIL, f"{shown} answered HTTP {response.status}")
         series = parse_json(response.json(), target, since, until, graphite.send_interval)

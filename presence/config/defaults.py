@@ -97,37 +97,14 @@ SPOOL_FOLDER = "graphite-spool"
 # A person's key may not shadow an aggregate metric.
 RESERVED_PERSON_KEYS = frozenset({"count_home", "anyone_home", "wifi", "events"})
 
-# `report`: the finest step it analyses (Graphite is asked to consolidate finer points to it),
-# the percentile of hourly means taken as the idle ("always on") load, the share of an hour's
-# power data needed for that hour to count, and the render API's timeout.
-REPORT_MIN_STEP = 60
-IDLE_PERCENTILE = 5
-IDLE_HOUR_COVERAGE = 0.9
+# `report`: the render API's timeout, the energy units, the default window; and two people home together
+# this share of the time either is are not told apart. Its analysis and reads: presence.config.report_defaults.
 DEFAULT_REPORT_TIMEOUT = 60.0
 ENERGY_UNITS = {"Wh": 1.0, "kWh": 1000.0}
 DEFAULT_ENERGY_UNIT = "kWh"
 DEFAULT_REPORT_FROM = "-7d"
 DEFAULT_REPORT_UNTIL = "now"
-# The render API: the largest answer read (a year of minutes is about 12 MB in JSON, 4 MB raw), the
-# coarsest step accepted, the largest magnitude of a value (no meter reads 1e15, W or kWh, and larger
-# values would overflow the report's sums of squares), the requests in flight at once, and the span
-# first asked for in `format=raw` to learn a series' own step.
-MAX_RENDER_BYTES = 64_000_000
-MAX_RENDER_STEP = 366 * 86400
-MAX_RENDER_VALUE = 1e15
-MAX_RENDER_REQUESTS = 32
-RAW_PROBE_SPAN = 600
-# Characters of a value that is not a number quoted in the render API's error.
-QUOTED_VALUE_LENGTH = 40
-# An energy counter falling below this share of its previous reading restarted from zero (a smaller
-# drop is a glitch, a gap).
-COUNTER_RESET_SHARE = 0.5
-# The fit: a column with less than this share of its own sum of squares left after the columns before
-# it adds nothing new and is left out; two people home together this share of the time either is are
-# not told apart; the 95 % intervals are this many standard errors either side.
-FIT_TOLERANCE = 1e-9
 TOGETHER_SHARE = 0.9
-Z95 = 1.96
 
 # `discover --watch`: seconds between sweeps, and the sweeps without a reply (re-probes included)
 # after which a listed device counts as gone.
@@ -287,19 +264,6 @@ FIRST_SWEEP_SEARCH_FRAMES = 4096
 # A verdict is only kept from a tracker that shows its attributes: absent, unknown or unavailable, it is
 # asked again at the next poll.
 HA_OWN_RECHECK_INTERVAL = 300.0
-
-# `report`'s reads of the render API (presence.report.fetch, issue 23). An answer may hold at most this many
-# bytes a point it can legitimately hold (a JSON [value, time] pair is at most about 40, a raw value 25) plus
-# a fixed allowance for the series' name and tags, and never more than MAX_RENDER_BYTES; a JSON answer at
-# most two commas a point plus those of its names. All the series of one report read at most
-# MAX_REPORT_RENDER_BYTES together (what one answer could before): a year of minutes is about 3 MB raw and
-# 11 MB in JSON a series, so this is a year for 20 series in raw (graphite-web) or 5 in JSON. Parsed, an
-# answer takes about 8 times its size (measured: a year in JSON, 11 MB, is 80 MB of objects), so a report
-# stays under about 0.5 GB whatever Graphite sends. report.timeout bounds each series' requests together.
-RENDER_BYTES_PER_POINT = 64
-RENDER_ANSWER_OVERHEAD = 64 * 1024
-RENDER_ANSWER_COMMAS = 1024
-MAX_REPORT_RENDER_BYTES = 64_000_000
 
 # MQTT input (presence.outputs.mqtt.publisher, issue 23): a message on a topic we follow (Home Assistant's birth, which is
 # "online"; our own discovery configs, under 1 kB even for a 64-character name) larger than this is dropped

@@ -8,7 +8,7 @@ import math
 from array import array
 from datetime import datetime, timezone
 
-from presence.config import defaults
+from presence.config import defaults, report_defaults
 from presence.report.fit import solve_normal
 from presence.report.series import hourly_means
 
@@ -60,8 +60,8 @@ def idle_load(power, grid, percentile, coverage):
     return means[low] + (means[high] - means[low]) * (rank - low), len(means)
 
 
-def analyse(grid, power, anyone, people, tz, idle_percentile=defaults.IDLE_PERCENTILE,
-            idle_coverage=defaults.IDLE_HOUR_COVERAGE):
+def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDLE_PERCENTILE,
+            idle_coverage=report_defaults.IDLE_HOUR_COVERAGE):
     """The report's figures as a dict whose keys end in their unit (`_kwh`, `_w`, `_h`, `_pct`).
 
     `people` is `{key: values}`; a person's None while `anyone` is known counts as not home (the
@@ -212,7 +212,7 @@ def _person_effect(fit, keys):
         return None, None
     value = sum(fit["coefficients"][n] for n in names)
     var = sum(fit["inverse"][(a, b)] for a in names for b in names) * fit["variance"]
-    return value, defaults.Z95 * math.sqrt(var) if var >= 0 else None
+    return value, report_defaults.Z95 * math.sqrt(var) if var >= 0 else None
 
 
 def _people(keys, sums, fit):

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil import parser as date_parser
 
 from presence import exits
-from presence.config import defaults
+from presence.config import defaults, report_defaults
 from presence.report.analysis import analyse
 from presence.report.fetch import FetchError, fetch_all
 from presence.report.output import as_json, as_table
@@ -94,7 +94,7 @@ def build_report(config, series, start, end, tz, is_counter):
         if not any(value is not None for value in series[name].values):
             raise ReportError(f"Graphite has no data for {series[name].target!r} in this period: check the "
                               f"metric name ({flag}) and the period")
-    grid = common_grid(series.values(), start, end, defaults.REPORT_MIN_STEP)
+    grid = common_grid(series.values(), start, end, report_defaults.REPORT_MIN_STEP)
     electricity = series["electricity"]
     counter = None
     if is_counter:
@@ -105,12 +105,13 @@ def build_report(config, series, start, end, tz, is_counter):
     power = on_grid(electricity, grid)
     anyone = on_grid(series["anyone_home"], grid)
     people = {p.key: on_grid(series[f"person:{p.key}"], grid) for p in config.people}
-    result = analyse(grid, power, anyone, people, tz, defaults.IDLE_PERCENTILE, defaults.IDLE_HOUR_COVERAGE)
+    result = analyse(grid, power, anyone, people, tz, report_defaults.IDLE_PERCENTILE,
+                     report_defaults.IDLE_HOUR_COVERAGE)
     if counter:
         result["counter"] = counter
         result["energy"]["total_kwh"] += counter["in_gaps_kwh"]
     result["caveats"] += [f"Graphite answered {s.dropped} value(s) of {s.target!r} that are not finite numbers "
-                          f"(NaN, infinity, or beyond ±{defaults.MAX_RENDER_VALUE:g}): they count as gaps"
+                          f"(NaN, infinity, or beyond ±{report_defaults.MAX_RENDER_VALUE:g}): they count as gaps"
                           for s in series.values() if s.dropped]
     result["targets"] = {"electricity": series["electricity"].target,
                          "electricity_kind": "energy counter" if is_counter else "power"}
@@ -133,13 +134,13 @@ def run_report(config, args, now, out):
         tz = household_zone(config.report.timezone)
         start = parse_when(args.from_, now, tz)
         end = parse_when(args.until, now, tz)
-        start -= start % defaults.REPORT_MIN_STEP
-        end -= end % defaults.REPORT_MIN_STEP
+        start -= start % report_defaults.REPORT_MIN_STEP
+        end -= end % report_defaults.REPORT_MIN_STEP
         if end <= start:
             raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", exits.EX_USAGE)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
         began = time.monotonic()
-        series = fetch_all(render_url, targets, start, end, defaults.REPORT_MIN_STEP, config.report.timeout)
+        series = fetch_all(render_url, targets, start, end, report_defaults.REPORT_MIN_STEP, config.report.timeout)
         fetched = time.monotonic()
         result, arrays = build_report(config, series, start, end, tz, is_counter)
         log.debug("report: fetched %d series (%d points) in %.2f s; analysed in %.2f s", len(series),

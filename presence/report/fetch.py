@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from presence.net import web
-from presence.config import defaults
+from presence.config import defaults, report_defaults
 from presence.safe_text import safe
 from presence.net.web import redact
 
@@ -77,14 +77,14 @@ class Reader:
 
     def __init__(self, render_url, target, timeout, budget=None):
         self.render_url, self.target, self.timeout = render_url, target, timeout
-        self.budget = budget or _Budget(defaults.MAX_REPORT_RENDER_BYTES)
+        self.budget = budget or _Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
         self._end = time.monotonic() + timeout
 
     def get(self, params, points):
         """The answer to `params`, which can legitimately hold at most `points` points."""
         shown, target = f"{redact(self.render_url)}/render", self.target
-        cap = min(defaults.MAX_RENDER_BYTES,
-                  points * defaults.RENDER_BYTES_PER_POINT + defaults.RENDER_ANSWER_OVERHEAD)
+        cap = min(report_defaults.MAX_RENDER_BYTES,
+                  points * report_defaults.RENDER_BYTES_PER_POINT + report_defaults.RENDER_ANSWER_OVERHEAD)
         left = self._end - time.monotonic()
         try:
             if left <= 0:
@@ -119,9 +119,9 @@ def _one(target, count):
 
 def _checked(target, first, step, count, start, end):
     """Refuse a series whose step or start does not fit the period asked for."""
-    if not 1 <= step <= defaults.MAX_RENDER_STEP:
+    if not 1 <= step <= report_defaults.MAX_RENDER_STEP:
         raise WrongShape(f"the render API answered a step of {step} s for {target!r}; a step is a whole "
-                         f"number of seconds from 1 to {defaults.MAX_RENDER_STEP}")
+                         f"number of seconds from 1 to {report_defaults.MAX_RENDER_STEP}")
     if not start - step <= first <= end + step:
         raise WrongShape(f"the render API answered a series for {target!r} that starts at {first}, outside "
                          f"the period asked for ({start} to {end})")
@@ -136,13 +136,14 @@ def _number(text, target):
     try:
         return float(text)
     except ValueError:
-        shown = safe(text[:defaults.QUOTED_VALUE_LENGTH])
+        shown = safe(text[:report_defaults.QUOTED_VALUE_LENGTH])
         raise WrongShape(f"the render API answered {shown!r} for {target!r}, which is not a number") from None
 
 
 def _finite(values):
     """(values with NaN, infinities and absurd magnitudes as None, how many there were)."""
-    kept = [None if value is not None and not abs(value) < defaults.MAX_RENDER_VALUE else value for value in values]
+    kept = [None if value is not None and not abs(value) < report_defaults.MAX_RENDER_VALUE else value
+            for value in values]
     return kept, sum(1 for value in values if value is not None) - sum(1 for value in kept if value is not None)
 
 
@@ -208,7 +209,7 @@ def fetch_raw(reader, start, end, step, last=False):
     target = reader.target
     # Graphite's ranges exclude `from` and include `until`: one second earlier keeps the bin at `start`.
     window = {"from": start - 1, "until": end - 1, "format": "raw"}
-    probe_end = min(end, start + defaults.RAW_PROBE_SPAN)
+    probe_end = min(end, start + report_defaults.RAW_PROBE_SPAN)
     # The series' own step is not known yet: as fine as one second.
     probe = reader.get({**window, "target": target, "until": probe_end - 1}, _points(start, probe_end, 1))
     native = parse_raw(probe.text(), target, start, probe_end, step).step
@@ -227,7 +228,7 @@ def fetch_json(reader, start, end, step, last=False):
     points = _points(start, end, step)
     response = reader.get(params, points)
     # Two commas a point: more would be more values than the points can hold, each an object once parsed.
-    if response.body.count(b",") > 2 * points + defaults.RENDER_ANSWER_COMMAS:
+    if response.body.count(b",") > 2 * points + report_defaults.RENDER_ANSWER_COMMAS:
         raise WrongShape(f"the render API answered more than {points:,} points for {target!r}, more than "
                          f"{end - start} s at {step} s steps hold")
     try:
@@ -260,9 +261,9 @@ def fetch_all(render_url, requests_, start, end, step, timeout, fetch=fetch_one)
     Each series has `timeout` seconds for all its requests; all of them together read at most
     MAX_REPORT_RENDER_BYTES.
     """
-    budget = _Budget(defaults.MAX_REPORT_RENDER_BYTES)
+    budget = _Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
     # All at once (a household has a few people), so that a stalled server costs one timeout, not one a wave.
-    pool = ThreadPoolExecutor(max_workers=max(1, min(defaults.MAX_RENDER_REQUESTS, len(requests_))))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(report_defaults.MAX_RENDER_REQUESTS, len(requests_))))
     try:
         futures = {name: pool.submit(_fetch, fetch, render_url, target, start, end, step, timeout, last, budget)
                    for name, (target, last) in requests_.items()}

@@ -2,10 +2,10 @@
 
 import math
 
-from presence.config import defaults
+from presence.config import report_defaults
 
 
-def solve_normal(xtx, xty, names, tolerance=defaults.FIT_TOLERANCE):
+def solve_normal(xtx, xty, names, tolerance=report_defaults.FIT_TOLERANCE):
     """Solve `xtx @ b = xty`; columns that depend on the others are left out.
 
     Returns `(coefficients, inverse, kept)`: coefficients and the inverse of `xtx` for the kept

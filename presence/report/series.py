@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from presence.config import defaults
+from presence.config import report_defaults
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def counter_power(readings, step, wh_per_unit):
             continue
         if last is not None:
             used = reading - last
-            if used < 0 and reading < last * defaults.COUNTER_RESET_SHARE:
+            if used < 0 and reading < last * report_defaults.COUNTER_RESET_SHARE:
                 used, resets = reading, resets + 1
             if used >= 0 and index - last_index == 1:
                 watts[index] = used * wh_per_unit * 3600 / step
