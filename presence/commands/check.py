@@ -33,17 +33,21 @@ class Outcome(Enum):
 
 @dataclass(frozen=True)
 class CheckResult:
+    """One check's outcome and the line that explains it."""
+
     outcome: Outcome
     text: str
 
 
 def check_config(config):
+    """OK with what the config holds: its people, devices and networks."""
     devices = sum(len(person.macs) for person in config.people)
     return CheckResult(Outcome.OK, f"{config.path}: {len(config.people)} people, {devices} device(s), "
                                    f"{len(config.network.cidrs)} network(s)")
 
 
 def check_scan(config):
+    """Open the ARP sweeper on each interface and look for a direct route to each network."""
     groups, missing = interface_groups(config.network)
     if missing:
         return CheckResult(Outcome.FAIL, "; ".join(missing.values()))
@@ -67,6 +71,7 @@ def check_scan(config):
 
 
 def check_homeassistant(config):
+    """Ask Home Assistant for every mapped entity, and FAIL on a missing one or a loop through our own output."""
     ha = config.homeassistant
     if ha is None:
         return CheckResult(Outcome.SKIP, "not configured (from_homeassistant is always 0)")
@@ -93,6 +98,7 @@ def check_homeassistant(config):
 
 
 def check_graphite(config):
+    """Connect to carbon once, sending nothing."""
     graphite = config.graphite
     if not graphite.host:
         return CheckResult(Outcome.SKIP, "no graphite.host: metrics go to stdout")
@@ -143,6 +149,7 @@ def check_retention(config, now=None):
 
 
 def check_mqtt(config):
+    """Connect to the broker as the daemon does, and publish a test message under each of our topic roots."""
     if config.mqtt is None:
         return CheckResult(Outcome.SKIP, "no mqtt section: Home Assistant gets no presence from this daemon")
     ok, text = probe_broker(config)

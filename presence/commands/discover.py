@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def local_time(epoch):
+    """Epoch seconds as local ISO 8601 to the second; None stays None."""
     return None if epoch is None else datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="seconds")
 
 
@@ -60,6 +61,7 @@ def run_discover(config, state, out, as_json=False, as_yaml=False):
 
 
 def table(rows, seen):
+    """The unmapped devices as aligned text columns, with what to do next."""
     if not rows:
         return f"No unmapped devices answered ({seen} device(s) seen, all mapped or ignored).\n"
     lines = [f"{'MAC':<18} {'IP':<16} {'RANDOM':<7} {'VENDOR':<24} {'HOSTNAME':<20} FIRST SEEN"]

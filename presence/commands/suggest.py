@@ -48,11 +48,13 @@ def print_suggestions(config, found, out, as_json=False, as_yaml=False):
 
 
 def as_dict(item):
+    """One suggestion as plain data for `--json`."""
     return {"mac": item.mac, "person": item.person, "confidence": round(item.confidence, 3),
             "reasons": list(item.reasons), "randomized": item.randomized, "hostname": item.hostname}
 
 
 def table(found):
+    """The suggestions as text: each device, its likely owner and confidence, and the reasons."""
     if not found:
         return "No unmapped device has history yet: run the daemon for a few of everyone's comings and goings.\n"
     lines = []

@@ -19,9 +19,11 @@ class Checker:
         self.problems = []
 
     def fail(self, path, message):
+        """Record a problem at key path `path` (none: about the whole file)."""
         self.problems.append(f"{path}: {message}" if path else message)
 
     def mapping(self, value, path, allowed):
+        """Return `value` when it is a mapping with only `allowed` keys ({} when empty), else record the problem."""
         if value is None:
             return {}
         if not isinstance(value, dict):
@@ -31,18 +33,22 @@ class Checker:
         return value
 
     def unknown_keys(self, value, allowed, path):
+        """Record each key of `value` that is not in `allowed`, naming the expected ones."""
         for key in value:
             if key not in allowed:
                 where = f"{path}.{_key_text(key)}" if path else _key_text(key)
                 self.fail(where, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
 
     def sequence(self, value, path):
+        """Return `value` when it is a list, else record the problem and return []."""
         if not isinstance(value, list):
             self.fail(path, f"must be a list, not {describe(value)}")
             return []
         return value
 
     def number(self, value, path, minimum, maximum, integer=False, unit=""):
+        """Return `value` when it is a number in [minimum, maximum] (whole when `integer`), else record the problem
+        and return None."""
         kind = int if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kind) or value != value:
             self.fail(path, f"must be a {'whole ' if integer else ''}number, not {describe(value)}")
@@ -56,12 +62,14 @@ class Checker:
         return value if integer else float(value)
 
     def boolean(self, value, path):
+        """Return `value` when it is true or false, else record the problem and return False."""
         if not isinstance(value, bool):
             self.fail(path, f"must be true or false, not {describe(value)}")
             return False
         return value
 
     def string(self, value, path, pattern=None, what="a string"):
+        """Return `value` when it is a non-blank string matching `pattern`, else record the problem and return None."""
         if not isinstance(value, str) or not value.strip():
             self.fail(path, f"must be {what}, not {describe(value)}")
             return None
@@ -71,6 +79,7 @@ class Checker:
         return value
 
     def file_path(self, value, path, what="the path of a file"):
+        """Return `value` when it can be a file's path (no NUL, at most PATH_MAX), else record the problem."""
         value = self.string(value, path, what=what)
         if value is not None and ("\0" in value or len(value) > defaults.MAX_PATH_LENGTH):
             self.fail(path, f"{shown(value)} is not {what}: it has a NUL character or more than "
@@ -79,6 +88,7 @@ class Checker:
         return value
 
     def mac(self, value, path):
+        """Return `value` as a normalised unicast MAC, else record the problem and return None."""
         mac = normalise_mac(value)
         if mac is None:
             self.fail(path, f"{shown(value)} is not a MAC address")
@@ -88,6 +98,7 @@ class Checker:
         return mac
 
     def http_url(self, value, path):
+        """Return an http(s) URL without its trailing slash, else record the problem (its password hidden)."""
         what = "an http:// or https:// URL"
         if not isinstance(value, str):
             self.fail(path, f"must be {what}, not {describe(value)}")
@@ -123,6 +134,7 @@ class Checker:
 
 
 def describe(value):
+    """A value as named in a problem: its type and its bounded repr, or `empty`."""
     return "empty" if value is None else f"{type(value).__name__} {shown(value)}"
 
 

@@ -58,6 +58,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Person:
+    """One person of `people:`: their metric key, their devices' MACs and Home Assistant entities."""
+
     name: str
     key: str
     macs: tuple = ()
@@ -82,6 +84,8 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class WifiConfig:
+    """The `wifi:` section: how often to sweep, how long a device may stay silent, when it counts as vanished."""
+
     scan_interval: float = defaults.DEFAULT_SCAN_INTERVAL
     offline_grace: float = defaults.DEFAULT_OFFLINE_GRACE
     wake_knock: bool = True
@@ -99,6 +103,8 @@ class MetricsConfig:
 
 @dataclass(frozen=True)
 class HomeAssistantConfig:
+    """The `homeassistant:` section: where to read the mapped entities, how often, for how long."""
+
     url: str
     token_env: str = defaults.DEFAULT_HA_TOKEN_ENV
     poll_interval: float = defaults.DEFAULT_HA_POLL_INTERVAL
@@ -133,6 +139,8 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class GraphiteConfig:
+    """The `graphite:` section: where the metrics go (no host: stdout), and how often."""
+
     host: str = None
     port: int = defaults.DEFAULT_GRAPHITE_PORT
     prefix: str = defaults.DEFAULT_PREFIX
@@ -155,6 +163,8 @@ class ReportConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole config file, checked: every section as its typed object."""
+
     path: str
     network: NetworkConfig
     wifi: WifiConfig

@@ -44,6 +44,7 @@ def _transliterated(char):
 
 
 def people_section(check, raw, wifi, homeassistant, ignore):
+    """The `people:` list checked: ([Person], {mac: its Person}), every MAC owned by one person only."""
     people, owner, seen_keys, mac_paths = [], {}, {}, {}
     for index, item in enumerate(check.sequence(raw, "people") if raw is not None else []):
         path = f"people[{index}]"

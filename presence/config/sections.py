@@ -28,6 +28,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def network_section(check, raw):
+    """The `network:` section checked (required) as a NetworkConfig: its networks, which may not overlap."""
     if "network" not in raw:
         check.fail("network", "missing: the section with 'cidrs' (the LAN to scan) is required")
         return NetworkConfig(cidrs=())
@@ -88,6 +89,7 @@ def _no_overlaps(check, entries):
 
 
 def wifi_section(check, raw):
+    """The `wifi:` section checked as a WifiConfig."""
     section = check.mapping(raw, "wifi", _WIFI_KEYS)
     scan = check.number(section.get("scan_interval", defaults.DEFAULT_SCAN_INTERVAL), "wifi.scan_interval",
                         defaults.MIN_SCAN_INTERVAL, defaults.MAX_SCAN_INTERVAL, unit=" s")
@@ -103,12 +105,14 @@ def wifi_section(check, raw):
 
 
 def grace_covers_a_scan(check, grace, scan_interval, path):
+    """Record a problem when an offline grace is not longer than the sweep interval."""
     if grace is not None and scan_interval is not None and grace <= scan_interval:
         check.fail(path, f"{grace:g} s is not longer than wifi.scan_interval ({scan_interval:g} s): "
                          "people would be shown away between two sweeps")
 
 
 def homeassistant_section(check, raw):
+    """The `homeassistant:` section checked as a HomeAssistantConfig, or None when absent."""
     if raw is None:
         return None
     section = check.mapping(raw, "homeassistant", _HA_KEYS)
@@ -136,6 +140,7 @@ def homeassistant_section(check, raw):
 
 
 def graphite_section(check, raw):
+    """The `graphite:` section checked as a GraphiteConfig."""
     section = check.mapping(raw, "graphite", _GRAPHITE_KEYS)
     host = section.get("host")
     if host is not None:
@@ -157,6 +162,7 @@ def graphite_section(check, raw):
 
 
 def mqtt_section(check, raw):
+    """The `mqtt:` section checked as an MqttConfig, or None when absent."""
     if raw is None:
         return None
     section = check.mapping(raw, "mqtt", _MQTT_KEYS)
@@ -197,6 +203,7 @@ def mqtt_section(check, raw):
 
 
 def report_section(check, raw, graphite):
+    """The `report:` section checked as a ReportConfig (its render_url defaults to graphite's)."""
     section = check.mapping(raw, "report", _REPORT_KEYS)
     render_url = section.get("render_url")
     if render_url is not None:
@@ -223,6 +230,7 @@ def report_section(check, raw, graphite):
 
 
 def ignore_macs_section(check, raw):
+    """The `ignore_macs:` list checked: the normalised MACs."""
     macs = []
     for index, item in enumerate(check.sequence(raw, "ignore_macs") if raw is not None else []):
         mac = check.mac(item, f"ignore_macs[{index}]")

@@ -50,6 +50,7 @@ class Found:
         self.devices, self.people, self.watched = {}, {}, []
 
     def add(self, parsed):
+        """Take one parsed line, if it overlaps the window."""
         kind, subject, start, end, details = parsed
         if end < self.since or start > self.until:
             return
@@ -68,6 +69,7 @@ class Found:
             self.watched.append((start, end))
 
     def history(self):
+        """Everything added, as a History: each subject's spans clipped and merged."""
         devices = {mac: DeviceHistory(mac, self._merged(spans), frozenset(hostnames), personal[0])
                    for mac, (spans, hostnames, personal) in sorted(self.devices.items())}
         people = {key: PersonHistory(key, self._merged(home), self._merged(known))
@@ -94,13 +96,16 @@ class Problems:
         self.torn, self.files, self.lines = [], [], {}
 
     def unreadable(self, name, why):
+        """Count a day file that could not be read, and why."""
         self.files.append(f"{name} ({why})")
 
     def bad_line(self, name, number, why):
+        """Count a bad line of a day file, keeping the first one's number and reason."""
         counted = self.lines.setdefault(name, [0, f"{number}: {why}"])
         counted[0] += 1
 
     def report(self):
+        """Log what was skipped: the torn last lines at INFO, the rest in one WARNING."""
         if self.torn:
             log.info("History in %s: skipped the torn last line of %s (a crash while writing)", self.folder,
                      ", ".join(self.torn))

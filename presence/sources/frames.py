@@ -35,6 +35,7 @@ class Heard:
 
 
 def mac_text(raw):
+    """Six raw bytes as a MAC in text, lower case with colons."""
     return raw.hex(":")
 
 

@@ -135,6 +135,7 @@ class StateLock:
             return "unknown"
 
     def release(self):
+        """Let the lock go (closing its file); releasing twice is harmless."""
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 
 def device_record(mac, start, end, device):
+    """The history record of a device present from `start` to `end`."""
     record = {"kind": "device", "mac": mac, "start": start, "end": end, "personal": device.personal}
     if device.hostname:
         record["hostname"] = device.hostname
@@ -13,10 +14,12 @@ def device_record(mac, start, end, device):
 
 
 def ha_record(key, start, end, home):
+    """The history record of Home Assistant saying a person was (not) home from `start` to `end`."""
     return {"kind": "ha", "person": key, "start": start, "end": end, "home": home}
 
 
 def watched_record(start, end):
+    """The history record of a stretch in which the sweeps reached the LAN."""
     return {"kind": "watched", "start": start, "end": end}
 
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class DeviceRecord:
+    """What is known about one device: where and when it was seen, and how."""
+
     ip: str
     first_seen: float
     last_seen: float
@@ -19,6 +21,8 @@ class DeviceRecord:
 
 @dataclass(frozen=True)
 class PersonRecord:
+    """What is known about one person: home or not since when, and by which source."""
+
     is_home: bool = False
     since: float = None
     last_seen: float = None
@@ -30,6 +34,8 @@ class PersonRecord:
 
 @dataclass(frozen=True)
 class State:
+    """Everything the daemon knows between ticks; saved to the state file, but for the runtime fields."""
+
     devices: dict = field(default_factory=dict)
     people: dict = field(default_factory=dict)
     entities: dict = field(default_factory=dict)
@@ -56,12 +62,16 @@ class State:
 
 @dataclass(frozen=True)
 class Event:
+    """A line for the log (level, message) that an evaluation returns instead of logging it."""
+
     level: str
     message: str
 
 
 @dataclass(frozen=True)
 class Transition:
+    """A person arriving or leaving, with when and why."""
+
     key: str
     is_home: bool
     at: float
@@ -69,12 +79,15 @@ class Transition:
 
     @property
     def message(self):
+        """The transition as logged: `key: away -> home (reason)`."""
         change = "away -> home" if self.is_home else "home -> away"
         return f"{self.key}: {change} ({self.reason})"
 
 
 @dataclass(frozen=True)
 class PersonStatus:
+    """One person at one tick, as the metrics show them."""
+
     key: str
     is_home: bool
     from_wifi: bool
@@ -85,6 +98,8 @@ class PersonStatus:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """Everyone at one tick: what each tick's metrics are made of."""
+
     at: float
     people: tuple
     devices_present_count: int
@@ -92,8 +107,10 @@ class Snapshot:
 
     @property
     def count_home(self):
+        """How many people are home."""
         return sum(1 for person in self.people if person.is_home)
 
     @property
     def anyone_home(self):
+        """Whether anyone is home."""
         return self.count_home > 0

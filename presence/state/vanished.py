@@ -8,6 +8,8 @@ from presence.state.model import PersonRecord
 
 @dataclass(frozen=True)
 class Vanished:
+    """A person's device that seems gone, for how long, and who saw the person home meanwhile."""
+
     key: str
     name: str
     mac: str
@@ -42,6 +44,7 @@ def _home_since(state, person, record, mac, gone_at):
 
 
 def describe(item):
+    """One vanished device as a line of `check` and of the warning."""
     days = item.unseen_for / 86400
     unseen = f"{days:.0f} days" if days >= 1.5 else f"{item.unseen_for / 3600:.0f} h" \
         if item.unseen_for >= 5400 else f"{item.unseen_for:.0f} s"
