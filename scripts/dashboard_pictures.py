@@ -24,9 +24,11 @@ from datetime import date, datetime, timedelta
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from presence.clock import SystemClock  # noqa: E402
 from presence.config.load import parse_config  # noqa: E402
 from presence.daemon.loop import Daemon  # noqa: E402
 from presence.observations import DeviceSighting, EntityReading, SourceReport  # noqa: E402
+from presence.outputs.graphite.output import GraphiteOutput  # noqa: E402
 from presence.outputs.graphite.sender import GraphiteSender  # noqa: E402
 from presence.sources.vendors import looks_personal  # noqa: E402
 from presence.state.model import State  # noqa: E402
@@ -123,7 +125,9 @@ def run_daemon(household, port, state_path):
     a tick each minute, each tick's lines handed to the real Graphite sender."""
     # Confirmed every second: the waits below end soon after carbon has taken what was sent.
     sender = GraphiteSender("127.0.0.1", port, confirm_period=1.0)
-    daemon = Daemon(config(port), State(), sender, state_path)
+    settings = config(port)
+    output = GraphiteOutput(settings, lambda _config: sender, SystemClock())
+    daemon = Daemon(settings, State(), [output], state_path)
     ticks = 0
     for at in range(household.start, NOW, 60):
         reports = [household.sweep(at + 15), household.sweep(at + 45)]

@@ -8,7 +8,7 @@ import pytest
 
 from graphite_helper import build_message
 from presence.config.load import parse_config
-from presence.daemon.loop import Daemon
+from tests.fakes import make_daemon
 from presence.observations import DeviceSighting, SourceReport
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
@@ -33,7 +33,7 @@ def carbon(tmp_path):
 
 def test_every_tick_lands_with_its_timestamp_and_value(carbon, tmp_path, config):
     sender = GraphiteSender("127.0.0.1", carbon.port)
-    daemon = Daemon(config, State(), sender, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sender, str(tmp_path / "state.json"))
     first = int(time.time()) // 5 * 5 - 60
     ticks = [first + 5 * i for i in range(6)]
     daemon.ingest(SourceReport(source="wifi", at=first, ok=True, sightings=(
@@ -57,7 +57,7 @@ def test_every_tick_lands_with_its_timestamp_and_value(carbon, tmp_path, config)
 
 def test_ticks_sent_while_carbon_is_down_land_after_it_returns(carbon, tmp_path, config):
     sender = GraphiteSender("127.0.0.1", carbon.port, max_backoff=0.1, retry_every=0.05)
-    daemon = Daemon(config, State(), sender, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sender, str(tmp_path / "state.json"))
     first = int(time.time()) // 5 * 5 - 60
     ticks = [first + 5 * i for i in range(8)]
     daemon.tick(ticks[0])
@@ -106,7 +106,7 @@ def test_a_server_that_closes_or_stalls_costs_no_tick_and_no_point(carbon, tmp_p
     sender = GraphiteSender("127.0.0.1", proxy.port, spool=Spool(str(tmp_path / "spool"), 10**7),
                             max_backoff=1.0, retry_every=0.1)
     sink, stop = RecordingSink(sender), threading.Event()
-    daemon = Daemon(config, State(), sink, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sink, str(tmp_path / "state.json"))
     runner = threading.Thread(target=daemon.run, args=([], stop))
     runner.start()
     try:
@@ -130,7 +130,7 @@ def test_spool_bound_keeps_the_newest_and_logs_what_was_dropped(carbon, tmp_path
     spool = Spool(str(tmp_path / "spool"), max_bytes=tick_size * 10, segment_messages=2)
     carbon.stop()
     sender = GraphiteSender("127.0.0.1", carbon.port, spool=spool, max_backoff=0.2, retry_every=0.05)
-    daemon = Daemon(config, State(), sender, str(tmp_path / "state.json"))
+    daemon = make_daemon(config, State(), sender, str(tmp_path / "state.json"))
     first = int(time.time()) - 40
     for i in range(30):
         daemon.tick(first + i)
