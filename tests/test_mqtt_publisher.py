@@ -8,7 +8,8 @@ import pytest
 
 from presence.commands.check import Outcome, check_mqtt
 from presence.config.load import parse_config
-from presence.outputs.mqtt.publisher import MqttPublisher, PrintingPublisher
+from presence.outputs.mqtt.publisher import MqttPublisher
+from presence.outputs.mqtt.wanted import PrintingPublisher
 from presence.state.model import PersonStatus, Snapshot, State
 from tests.conftest import make_config
 

@@ -290,7 +290,7 @@ def test_an_oversized_retained_birth_is_dropped_and_said_once_across_reconnects(
             wait_until(lambda: broker.log_text().count(sent) > done)
             time.sleep(0.2)  # read and handled
             proxy.reset()
-        said = [r for r in caplog.records if r.name == "presence.outputs.mqtt.broker" and "status" in r.getMessage()]
+        said = [r for r in caplog.records if r.name == "presence.outputs.mqtt.publisher" and "status" in r.getMessage()]
         assert [(r.levelno, r.getMessage()) for r in said] == [
             (logging.WARNING, "MQTT: ignoring homeassistant/status: a message of 10006 bytes, more than the "
                               f"{defaults.MAX_MQTT_PAYLOAD} accepted (said once)")]
@@ -311,7 +311,7 @@ def test_a_retained_message_larger_than_our_maximum_packet_is_never_sent_to_us(b
         # mosquitto says it (after its "Sending PUBLISH" line): the packet never left the broker.
         wait_until(lambda: "Dropping too large outgoing PUBLISH for presence-max-packet" in broker.log_text())
         time.sleep(0.3)
-        assert not [r for r in caplog.records if r.name == "presence.outputs.mqtt.broker" and "status" in r.getMessage()]
+        assert not [r for r in caplog.records if r.name == "presence.outputs.mqtt.publisher" and "status" in r.getMessage()]
     finally:
         presence.close()
 

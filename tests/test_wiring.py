@@ -9,7 +9,7 @@ from presence.daemon.loop import Daemon
 from presence.outputs.graphite.output import GraphiteOutput
 from presence.outputs.history.output import HistoryOutput
 from presence.outputs.mqtt.output import MqttOutput
-from presence.outputs.mqtt.publisher import PrintingPublisher
+from presence.outputs.mqtt.wanted import PrintingPublisher
 from presence.outputs.printing.stdout import StdoutSink
 from presence.sources.base import Every
 from presence.sources.listener import WifiListener

@@ -8,7 +8,7 @@ from presence.config import defaults
 from presence.config.model import ConfigError
 from presence.outputs.mqtt.topics import Topics
 from presence.config.secrets import read_mqtt_password
-from presence.outputs.mqtt.publisher import client_id, connect_problem, make_client, refusal
+from presence.outputs.mqtt.client import client_id, connect_problem, make_client, refusal
 
 # CONNACK's "unsupported protocol version", as MQTT 3.1.1 and 5 say it: a broker that only speaks 3.1.1.
 _OLD_BROKER = frozenset({1, 132})

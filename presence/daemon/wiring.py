@@ -52,13 +52,13 @@ def _mqtt(config, wiring):
     from presence.outputs.mqtt.publisher import MqttPublisher
 
     password = read_mqtt_password(config.mqtt, config.path)
-    return MqttOutput(MqttPublisher(config, password, on_birth=wiring.on_birth), wiring.clock)
+    return MqttOutput(MqttPublisher(config, password, clock=wiring.clock, on_birth=wiring.on_birth), wiring.clock)
 
 
 def _mqtt_printed(config, wiring):
     if config.mqtt is None:
         return None
-    from presence.outputs.mqtt.publisher import PrintingPublisher
+    from presence.outputs.mqtt.wanted import PrintingPublisher
 
     return MqttOutput(PrintingPublisher(config, sys.stdout), wiring.clock)
 
@@ -110,7 +110,7 @@ class Wiring:
         from presence.outputs.graphite.spool import Spool
 
         spool = Spool(self.beside_state(defaults.SPOOL_FOLDER), max_bytes=int(graphite.spool_max_mb * 1_000_000))
-        return GraphiteSender(graphite.host, graphite.port, spool=spool)
+        return GraphiteSender(graphite.host, graphite.port, spool=spool, clock=self.clock)
 
     def outputs(self, config):
         """Every configured output, not yet started; none left running when one cannot be made."""

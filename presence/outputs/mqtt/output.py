@@ -4,7 +4,7 @@ from presence.config import defaults
 
 
 class MqttOutput:
-    """Every decision, scheduled or not, to Home Assistant through `publisher` (presence.outputs.mqtt.publisher)."""
+    """Every decision, scheduled or not, to Home Assistant through `publisher` (presence.outputs.mqtt.publisher and .wanted)."""
 
     name = "MQTT"
 

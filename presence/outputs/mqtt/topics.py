@@ -23,12 +23,15 @@ class Topics:
         self.own_configs = f"{self.prefix}/+/{self.node}/+/config"
 
     def person_state(self, key):
+        """Where a person's `home` / `not_home` goes."""
         return f"{self.base}/person/{key}/state"
 
     def person_attributes(self, key):
+        """Where a person's attributes (sources, devices present) go."""
         return f"{self.base}/person/{key}/attributes"
 
     def config(self, component, object_id):
+        """The discovery config topic of one entity."""
         return f"{self.prefix}/{component}/{self.node}/{object_id}/config"
 
     def object_id(self, name):

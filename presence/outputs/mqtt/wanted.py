@@ -11,7 +11,7 @@ from presence.outputs.mqtt.topics import Topics
 class Publisher:
     """What Home Assistant should see now; `_queue` hands messages on (called under `_lock`, never blocks).
 
-    Subclasses say where they go: MqttPublisher (presence.outputs.mqtt.broker) to a broker, PrintingPublisher
+    Subclasses say where they go: MqttPublisher (presence.outputs.mqtt.publisher) to a broker, PrintingPublisher
     to a stream."""
 
     def __init__(self, config):
