@@ -17,8 +17,8 @@ from presence.outputs.history.output import HistoryOutput
 from presence.outputs.mqtt.output import MqttOutput
 from presence.outputs.mqtt.topics import own_entities_mapped, own_output
 from presence.sources.base import Every
-from presence.sources.homeassistant import HomeAssistantSource, loop_problem
 from presence.sources.listener import WifiListener
+from presence.sources.loop_guard import loop_problem
 from presence.sources.wifi import WifiSource
 from presence.state.machine import reprobe_targets
 
@@ -137,6 +137,9 @@ class Wiring:
         guards = []
         token = read_token(config.homeassistant, config.path) if config.homeassistant else None
         if config.homeassistant and entities:
+            # Imported only when used: its HTTP client and TLS cost the daemon memory otherwise unused.
+            from presence.sources.homeassistant import HomeAssistantSource
+
             guards.append(HomeAssistantSource(config.homeassistant, dict.fromkeys(entities), token,
                                               own=own_output(config)))
             sources.append(Every(guards[-1], config.homeassistant.poll_interval))
