@@ -72,3 +72,31 @@ def _helper(): pass
 '''
     assert undocumented(ast.parse(source)) == [(2, "Public"), (3, "Public.method"), (7, "Public.size"),
                                                (10, "function")]
+
+
+# Tests of the whole tree rather than of one module.
+WHOLE_TREE_TESTS = {"tests/test_code_shape.py", "tests/test_interfaces.py"}
+
+
+def misplaced_tests():
+    """Test files outside tests/lab/ not named tests/<package>/test_<module>[_<aspect>].py after a module of
+    presence/<package>/ (or, at the top of tests/, after presence/<module>.py or graphite_helper.py)."""
+    misplaced = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        relative = path.relative_to(ROOT / "tests")
+        if relative.parts[0] == "lab" or str(path.relative_to(ROOT)) in WHOLE_TREE_TESTS:
+            continue
+        package = ROOT / "presence" / relative.parent
+        names = {module.stem for module in package.glob("*.py")} | {p.name for p in package.iterdir() if p.is_dir()}
+        if relative.parent == Path("."):
+            names.add("graphite_helper")
+        stem = path.stem[len("test_"):]
+        if not any(stem == name or stem.startswith(name + "_") for name in names - {"__init__"}):
+            misplaced.append(str(path.relative_to(ROOT)))
+    return misplaced
+
+
+def test_each_unit_test_file_is_named_after_the_module_it_tests():
+    misplaced = misplaced_tests()
+    assert not misplaced, ("not named tests/<package>/test_<module>[_<aspect>].py after a module, nor in "
+                           "tests/lab/:\n" + "\n".join(misplaced))

@@ -10,7 +10,7 @@ from presence.state.machine import evaluate, ingest
 from presence.state.model import State
 from tests.conftest import make_config
 from tests.fakes import T0, FakeClock
-from tests.test_state import ha, wifi
+from tests.state.test_machine import ha, wifi
 
 
 def decide(state, config, at, *reports, scheduled=True):
