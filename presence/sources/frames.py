@@ -41,9 +41,12 @@ def mac_text(raw):
 
 def arp_request(src_mac, src_ip, target_ip, dst_mac=BROADCAST):
     """An ARP who-has for `target_ip`, sent to `dst_mac` (broadcast, or unicast to re-probe one device)."""
-    from scapy.layers.l2 import ARP, Ether
-
-    return bytes(Ether(src=src_mac, dst=dst_mac) / ARP(op=1, hwsrc=src_mac, psrc=src_ip, pdst=target_ip))
+    src = bytes.fromhex(src_mac.replace(":", ""))
+    ethernet = bytes.fromhex(dst_mac.replace(":", "")) + src + struct.pack("!H", ETH_P_ARP)
+    # Ethernet/IPv4 (1, 0x0800, 6, 4), operation 1 (request), target hardware address all zero.
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, src, ipaddress.IPv4Address(src_ip).packed,
+                      bytes(6), ipaddress.IPv4Address(target_ip).packed)
+    return ethernet + arp
 
 
 def with_target(frame, target_ip):
