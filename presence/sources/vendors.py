@@ -1,6 +1,7 @@
 """Who made a device, from the MAC's prefix: scapy's bundled copy of the IEEE/Wireshark OUI table."""
 
 import functools
+from pathlib import Path
 
 from presence.macs import is_randomized
 
@@ -8,6 +9,9 @@ from presence.macs import is_randomized
 PERSONAL_VENDORS = ("apple", "samsung", "google", "xiaomi", "oneplus", "huawei", "oppo", "vivo",
                     "motorola", "sony mobile", "hmd global", "nothing technology", "realme", "honor",
                     "fairphone", "zte", "lg electronics")
+# PERSONAL_VENDORS' prefixes in scapy's table, made by scripts/make_personal_ouis.py: the daemon needs
+# only these, and scapy with its whole table would cost it about 20 MB.
+PERSONAL_OUIS = Path(__file__).with_name("personal_ouis.txt")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -28,5 +32,11 @@ def looks_personal(mac):
     """Guess whether a device is someone's phone or tablet: a randomized MAC or a phone maker's prefix."""
     if is_randomized(mac):
         return True
-    vendor = (vendor_of(mac) or "").lower()
-    return any(vendor.startswith(name) for name in PERSONAL_VENDORS)
+    # The key scapy's table is looked up by, so that any spelling gets scapy's answer.
+    return ":".join(mac.split(":")[:3]).upper() in _personal_prefixes()
+
+
+@functools.cache
+def _personal_prefixes():
+    lines = PERSONAL_OUIS.read_text(encoding="ascii").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
