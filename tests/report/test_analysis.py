@@ -1,6 +1,5 @@
-"""The report's pure parts: grids, counters, times and zones, the fit, the idle percentile, its config."""
+"""The report's pure parts: times and zones, the household clock, the idle percentile, its config."""
 
-import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,40 +9,10 @@ from presence.config.model import ConfigError
 from presence.config.load import parse_config
 from presence.report.command import ReportError, household_zone, parse_when
 from presence.report.analysis import idle_load, local_clock
-from presence.report.fetch import Series
-from presence.report.fit import solve_normal
-from presence.report.output import as_json
-from presence.report.series import Grid, common_grid, counter_power, on_grid
+from presence.report.series import Grid
 from tests.conftest import make_config
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def test_grid_takes_the_coarsest_step_and_aligns_to_it():
-    fine, coarse = Series("a", 1000, 60, [1.0]), Series("b", 900, 300, [1.0])
-    assert common_grid([fine, coarse], 1020, 2220, 60) == Grid(900, 300, 5)
-    assert common_grid([fine, Series("empty", 0, 3600, [])], 1020, 2220, 60) == Grid(1020, 60, 20)
-
-
-def test_same_step_series_are_shifted_into_place_with_gaps_as_none():
-    grid = Grid(600, 60, 5)
-    assert on_grid(Series("a", 720, 60, [1.0, None, 3.0, 4.0, 5.0]), grid) == [None, None, 1.0, None, 3.0]
-    assert on_grid(Series("a", 480, 60, [7.0, 8.0, 9.0]), grid) == [9.0, None, None, None, None]
-
-
-def test_finer_series_are_averaged_over_their_known_points():
-    grid = Grid(0, 60, 3)
-    series = Series("a", 0, 20, [1.0, 2.0, 3.0, None, None, None, 10.0, None, 20.0])
-    assert on_grid(series, grid) == [2.0, None, 15.0]
-
-
-def test_counter_turns_into_watts_across_reset_glitch_and_gap():
-    # kWh readings every 5 minutes: 1 kWh per step is 12 kW.
-    readings = [10.0, 11.0, 12.0, 0.5, 1.5, 1.4, 2.4, None, None, 5.4, 6.4]
-    watts, in_gaps_wh, resets = counter_power(readings, 300, 1000.0)
-    assert watts == [None, 12000, 12000, 6000, 12000, None, 12000, None, None, None, 12000]
-    assert in_gaps_wh == pytest.approx(3000)
-    assert resets == 1
 
 
 def test_times_on_the_household_clock():
@@ -76,17 +45,6 @@ def test_local_clock_repeats_two_oclock_when_summer_time_ends():
     assert list(local_clock(Grid(spring, 3600, 23), BERLIN)[0]) == [0, 1] + list(range(3, 24))
 
 
-def test_fit_solves_and_leaves_out_a_column_that_repeats_another():
-    # y = 2*a + 3*b over rows (a, b, c=b): c adds nothing and is left out.
-    rows = [(1, 0, 0), (1, 1, 1), (0, 1, 1), (1, 1, 1), (1, 0, 0)]
-    xtx = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
-    xty = [sum(r[i] * (2 * r[0] + 3 * r[1]) for r in rows) for i in range(3)]
-    coefficients, inverse, kept = solve_normal(xtx, xty, ["a", "b", "c"])
-    assert kept == ["a", "b"]
-    assert coefficients == {"a": pytest.approx(2), "b": pytest.approx(3)}
-    assert inverse[("a", "a")] > 0
-
-
 def test_idle_is_a_low_percentile_of_well_covered_hourly_means():
     # Hours of 60 one-minute bins: means 100, 200, ..., 1000 W; one hour with a single point of 10 W.
     power = [100.0 * (h + 1) for h in range(10) for _ in range(60)] + [10.0] + [None] * 59
@@ -110,14 +68,3 @@ def test_report_render_url_defaults_to_graphites():
     config = parse_config(make_config(graphite={"render_url": "http://graphite.local/"}, report={"power": "p"}))
     assert config.report.render_url == "http://graphite.local"
     assert config.report.energy_unit == "kWh" and config.report.timezone is None
-
-
-def test_json_output_turns_numbers_that_are_not_finite_into_null():
-    result = {"energy": {"mean_w": float("nan"), "total_kwh": 1.5}, "people": [{"extra_w": float("inf")}],
-              "profile": (float("-inf"), 2)}
-
-    def refuse(constant):
-        raise ValueError(constant)
-
-    assert json.loads(as_json(result), parse_constant=refuse) == {
-        "energy": {"mean_w": None, "total_kwh": 1.5}, "people": [{"extra_w": None}], "profile": [None, 2]}
