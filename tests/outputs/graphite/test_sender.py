@@ -12,7 +12,6 @@ import pytest
 from graphite_helper import build_message
 from presence.outputs.graphite.sender import GraphiteSender
 from presence.outputs.graphite.spool import Spool
-from presence.outputs.printing.stdout import StdoutSink
 from testbed.graphite_delivery import confirmed
 from testbed.graphite_peers import Peer
 from tests.fakes import FakeClock, FakeMonotonic
@@ -157,13 +156,6 @@ def test_close_delivers_what_is_queued(collector):
     sender.close()
     assert collector.data() == tick(0) + tick(1)
     assert sender.alive() and sender.problem() is None
-
-
-def test_stdout_sink(capsys):
-    sink = StdoutSink()
-    sink.send(b"p.x 1 0\n")
-    assert capsys.readouterr().out == "p.x 1 0\n"
-    assert sink.alive() and sink.problem() is None
 
 
 def in_connect(thread):

@@ -3,10 +3,8 @@
 import json
 from dataclasses import replace
 
-import pytest
-
 from presence.config.load import parse_config
-from presence.outputs.mqtt.topics import OWN_MARKER, Topics, own_entities_mapped, own_output
+from presence.outputs.mqtt.topics import OWN_MARKER, Topics
 from presence.outputs.mqtt.messages import discovery_messages, removal_messages, state_messages
 from presence.state.model import DeviceRecord, PersonRecord, PersonStatus, Snapshot, State
 from tests.conftest import make_config
@@ -49,18 +47,12 @@ def test_each_person_is_a_router_device_tracker_under_one_device_with_availabili
     assert all(message.retain for message in discovery_messages(Topics(cfg.mqtt), cfg.people))
 
 
-def test_topics_follow_the_configured_prefix_and_base_topic():
+def test_discovery_configs_follow_the_configured_prefix_and_base_topic():
     cfg = config(discovery_prefix="ha/discovery", base_topic="flat/12/presence")
-    topics = Topics(cfg.mqtt)
-    configs = by_topic(discovery_messages(topics, cfg.people))
+    configs = by_topic(discovery_messages(Topics(cfg.mqtt), cfg.people))
     assert "ha/discovery/device_tracker/flat_12_presence/nick/config" in configs
-    assert json.loads(configs["ha/discovery/device_tracker/flat_12_presence/nick/config"])["object_id"] == \
-        "flat_12_presence_nick"
-    assert topics.availability == "flat/12/presence/status" and topics.birth == "ha/discovery/status"
-    assert topics.entity_ids(cfg.people) == {"device_tracker.flat_12_presence_nick",
-                                            "device_tracker.flat_12_presence_zoe_s",
-                                            "sensor.flat_12_presence_count_home",
-                                            "binary_sensor.flat_12_presence_anyone_home"}
+    nick = json.loads(configs["ha/discovery/device_tracker/flat_12_presence/nick/config"])
+    assert nick["object_id"] == "flat_12_presence_nick" and nick["availability_topic"] == "flat/12/presence/status"
 
 
 def test_states_say_home_and_not_home_with_the_sources_and_the_household():
@@ -100,20 +92,3 @@ def test_a_removed_person_takes_their_retained_state_along():
     assert by_topic(removal_messages(topics, "homeassistant/device_tracker/presence/archie/config")) == {
         "homeassistant/device_tracker/presence/archie/config": "", "presence/person/archie/state": "",
         "presence/person/archie/attributes": ""}
-
-
-@pytest.mark.parametrize("entity, is_ours", [
-    ("device_tracker.presence_nick", True), ("binary_sensor.presence_anyone_home", True),
-    ("device_tracker.nick_phone", False), ("person.nick", False)])
-def test_own_entities_mapped_to_a_person_are_found_from_the_config_alone(entity, is_ours):
-    raw = make_config(mqtt={"host": "broker.lan"}, homeassistant={"url": "http://ha:8123"})
-    raw["people"] = [{"name": "Nick", "homeassistant_entities": [entity]}]
-    cfg = parse_config(raw)
-    assert own_entities_mapped(cfg) == ([("people[0].homeassistant_entities[0]", entity)] if is_ours else [])
-    ids, marker = own_output(cfg)
-    assert (entity in ids) is is_ours and marker == "presence"
-
-
-def test_without_an_mqtt_section_nothing_is_ours():
-    cfg = parse_config(make_config())
-    assert own_output(cfg) is None and own_entities_mapped(cfg) == []
