@@ -100,3 +100,26 @@ def test_each_unit_test_file_is_named_after_the_module_it_tests():
     misplaced = misplaced_tests()
     assert not misplaced, ("not named tests/<package>/test_<module>[_<aspect>].py after a module, nor in "
                            "tests/lab/:\n" + "\n".join(misplaced))
+
+
+# Modules that only declare (numbers, statuses, dataclasses, protocols): the tests of their users test them.
+DECLARATIONS = {"presence/config/defaults.py", "presence/config/report_defaults.py", "presence/exits.py",
+                "presence/observations.py", "presence/history/model.py", "presence/outputs/base.py"}
+
+
+def untested_modules():
+    """Modules of presence/ with no tests/<package>/test_<module>[_<aspect>].py, declarations aside."""
+    untested = []
+    for module in sorted((ROOT / "presence").rglob("*.py")):
+        relative = module.relative_to(ROOT / "presence")
+        if module.name == "__init__.py" or str(module.relative_to(ROOT)) in DECLARATIONS:
+            continue
+        folder = ROOT / "tests" / relative.parent
+        if not any(folder.glob(f"test_{module.stem}.py")) and not any(folder.glob(f"test_{module.stem}_*.py")):
+            untested.append(str(module.relative_to(ROOT)))
+    return untested
+
+
+def test_each_module_has_a_test_file_of_its_name():
+    untested = untested_modules()
+    assert not untested, "no tests/<package>/test_<module>.py for:\n" + "\n".join(untested)
