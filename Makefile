@@ -28,7 +28,7 @@ report-demo: venv
 	$(VENV)/bin/python scripts/report_demo.py
 
 # The tests mostly wait (on the lab's daemons and real servers), so more workers than cores pay: with 8,
-# about a minute on 2 cores (12 saves a few seconds more but loads the CPU that timing tests share).
+# about 3 minutes on 2 cores (16 loads the CPU that timing tests share: a spool replay then missed its deadline).
 # tests/parallel.py says how they are spread; `pytest -m "not lab" tests` runs only the quick ones.
 TEST_WORKERS ?= 8
 
