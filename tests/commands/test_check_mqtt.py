@@ -3,7 +3,6 @@ cannot be made to do, played by a scripted MQTT peer on 127.0.0.1 (a broker that
 reason other than the login, refuses every publish, never acknowledges one, or stays silent). Against a real
 broker: test_check_mqtt_broker.py."""
 
-import socket
 import threading
 
 import pytest
@@ -13,6 +12,7 @@ from presence.config import defaults
 from presence.config.load import parse_config
 from testbed.loopback import listen, serve
 from tests.conftest import make_config
+from tests.outputs.graphite.senders import closed_port
 
 PASSWORD = "presence-pw-3f9a"
 # CONNACK and PUBACK reason codes (MQTT 5, and 3.1.1's CONNACK return codes).
@@ -25,13 +25,6 @@ SHORT_TIMEOUT = 0.2
 
 def household(port, **mqtt):
     return parse_config(make_config(mqtt={"host": "127.0.0.1", "port": port, **mqtt}))
-
-
-def dead_port():
-    """A port on 127.0.0.1 that refuses: bound, then let go."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class ScriptedPeer:
@@ -166,7 +159,7 @@ def peer():
 
 
 def test_a_dead_port_is_said_as_the_address_that_refused():
-    port = dead_port()
+    port = closed_port()
     assert probe_broker(household(port), {}) == (False, f"cannot reach 127.0.0.1:{port}: Connection refused")
 
 
@@ -180,7 +173,7 @@ def test_a_missing_password_is_the_config_problem_and_nothing_is_tried(peer):
 
 def test_a_ca_file_that_cannot_be_read_is_named_by_its_key(tmp_path):
     missing = tmp_path / "home-ca.pem"
-    ok, text = probe_broker(household(dead_port(), ca_file=str(missing)), {})
+    ok, text = probe_broker(household(closed_port(), ca_file=str(missing)), {})
     assert not ok and text == f"mqtt.ca_file: cannot use {missing} as CA certificates: No such file or directory"
 
 
