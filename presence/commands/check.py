@@ -97,17 +97,50 @@ def check_homeassistant(config):
     return CheckResult(Outcome.OK, f"{source.shown_url}: {message or 'answered'}; {shown or 'no entities mapped'}")
 
 
-def check_graphite(config):
-    """Connect to carbon once, sending nothing."""
+def check_graphite(config, now=None):
+    """Connect to carbon once, sending nothing (with graphite.tls: shake hands with the relay)."""
     graphite = config.graphite
     if not graphite.host:
         return CheckResult(Outcome.SKIP, "no graphite.host: metrics go to stdout")
+    if graphite.tls is not None:
+        return check_graphite_tls(config, time.time() if now is None else now)
     try:
         socket.create_connection((graphite.host, graphite.port), timeout=defaults.CHECK_CONNECT_TIMEOUT).close()
     except OSError as error:
         return CheckResult(Outcome.FAIL, f"cannot connect to {graphite.host}:{graphite.port}: "
                                          f"{error.strerror or error}")
     return CheckResult(Outcome.OK, f"{graphite.host}:{graphite.port} accepts connections")
+
+
+def check_graphite_tls(config, now):
+    """FAIL unless the relay shakes hands, is verified against graphite.tls.ca and takes this home's certificate."""
+    from presence.clock import SystemClock
+    from presence.outputs.graphite.connection import ConnectionFailed, Resolver, open_connection
+    from presence.outputs.graphite.tls import TlsClient, certificate_problem, expires_in
+
+    graphite = config.graphite
+    where = f"{graphite.host}:{graphite.port}"
+    try:
+        client = TlsClient(graphite.tls, graphite.host, config.path)
+    except ConfigError as error:
+        return CheckResult(Outcome.FAIL, "; ".join(error.problems))
+    problem = certificate_problem(graphite.tls.cert, now)
+    if problem:
+        return CheckResult(Outcome.FAIL, problem)
+    clock = SystemClock()
+    try:
+        connection = open_connection(Resolver(graphite.host, graphite.port, clock), defaults.CHECK_CONNECT_TIMEOUT,
+                                     defaults.CHECK_CONNECT_TIMEOUT, lambda: False, clock, client)
+    except ConnectionFailed as error:
+        return CheckResult(Outcome.FAIL, f"{where}: {error.reason}")
+    version = connection.sock.version()
+    connection.close()
+    text = (f"{where}: {version}; the relay's certificate verified against graphite.tls.ca; it took this home's "
+            "certificate")
+    days = expires_in(graphite.tls.cert, now)
+    if days is not None and days < defaults.CERT_WARN_DAYS:
+        return CheckResult(Outcome.WARN, f"{text}, which expires in {days:.0f} day(s): ask the study for a new one")
+    return CheckResult(Outcome.OK, text)
 
 
 def check_retention(config, now=None):

@@ -252,6 +252,14 @@ HISTORY_MAX_PENDING = 20_000
 # answer is still used by the next attempt, and the last good one meanwhile), and how often a lookup or
 # connect in progress looks whether a close wants it to end sooner.
 GRAPHITE_LOOKUP_TIMEOUT = 1.0
+# After a TLS handshake, how long to wait for the relay to take or refuse this home's certificate: in TLS 1.3 it
+# says so after the handshake has ended on our side (its session tickets mean yes, an alert no).
+GRAPHITE_TLS_SETTLE = 0.5
+# The systemd credential that holds this home's TLS key ($CREDENTIALS_DIRECTORY/graphite_tls_key): under
+# DynamicUser the service cannot read a root-owned key file; an empty credential means graphite.tls.key.
+GRAPHITE_TLS_CREDENTIAL_NAME = "graphite_tls_key"
+# `check` warns when this home's certificate expires within this many days.
+CERT_WARN_DAYS = 14
 GRAPHITE_WAIT_SLICE = 0.05
 
 # The WiFi source's first sweep (presence.sources.wifi, issue 23): every device it is asked about gets its

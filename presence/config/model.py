@@ -138,8 +138,18 @@ class MqttConfig:
 
 
 @dataclass(frozen=True)
+class GraphiteTls:
+    """`graphite.tls`: mutual TLS to a study's relay; `key` None when the systemd credential holds it."""
+
+    ca: str
+    cert: str
+    key: str = None
+    server_name: str = None
+
+
+@dataclass(frozen=True)
 class GraphiteConfig:
-    """The `graphite:` section: where the metrics go (no host: stdout), and how often."""
+    """The `graphite:` section: where the metrics go (no host: stdout), and how often; `tls` None: plaintext."""
 
     host: str = None
     port: int = defaults.DEFAULT_GRAPHITE_PORT
@@ -147,6 +157,7 @@ class GraphiteConfig:
     send_interval: int = defaults.DEFAULT_SEND_INTERVAL
     spool_max_mb: float = defaults.DEFAULT_SPOOL_MAX_MB
     render_url: str = None
+    tls: GraphiteTls = None
 
 
 @dataclass(frozen=True)

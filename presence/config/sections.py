@@ -5,7 +5,7 @@ import re
 
 from presence.config import defaults
 from presence.config.checker import describe
-from presence.config.model import (GraphiteConfig, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
+from presence.config.model import (GraphiteConfig, GraphiteTls, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
                                    WifiConfig, shown)
 
 TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "state_save_interval", "people",
@@ -15,7 +15,8 @@ _CIDR_ENTRY_KEYS = {"cidr", "interface"}
 _WIFI_KEYS = {"scan_interval", "offline_grace", "wake_knock", "vanished_after"}
 METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
-_GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url"}
+_GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url", "tls"}
+_GRAPHITE_TLS_KEYS = {"ca", "cert", "key", "server_name"}
 _REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezone", "timeout"}
 _MQTT_KEYS = {"host", "port", "tls", "ca_file", "verify_tls", "username", "password_env", "client_id",
               "discovery_prefix", "base_topic"}
@@ -25,6 +26,7 @@ _USERNAME = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
 _PREFIX = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
 _IFACE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
 
 
 def network_section(check, raw):
@@ -155,10 +157,33 @@ def graphite_section(check, raw):
     render_url = section.get("render_url")
     if render_url is not None:
         render_url = check.http_url(render_url, "graphite.render_url")
+    tls = _graphite_tls(check, section.get("tls"), host)
     return GraphiteConfig(host=host, port=port or defaults.DEFAULT_GRAPHITE_PORT,
                           prefix=prefix or defaults.DEFAULT_PREFIX,
                           send_interval=send or defaults.DEFAULT_SEND_INTERVAL,
-                          spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url)
+                          spool_max_mb=spool or defaults.DEFAULT_SPOOL_MAX_MB, render_url=render_url, tls=tls)
+
+
+def _graphite_tls(check, raw, host):
+    """`graphite.tls` checked as a GraphiteTls (its files are opened when the sender is made), or None."""
+    if raw is None:
+        return None
+    section = check.mapping(raw, "graphite.tls", _GRAPHITE_TLS_KEYS)
+    if host is None:
+        check.fail("graphite.tls", "set, but graphite.host is not: name the study's relay in graphite.host")
+    paths = {}
+    for key, what in (("ca", "the study's CA certificate, to verify the relay"),
+                      ("cert", "this home's client certificate"), ("key", "this home's private key")):
+        if key in section:
+            paths[key] = check.file_path(section[key], f"graphite.tls.{key}", f"the path of {what}")
+        elif key != "key":
+            check.fail(f"graphite.tls.{key}", f"missing: the path of {what} (PEM)")
+    server_name = section.get("server_name")
+    if server_name is not None:
+        server_name = check.string(server_name, "graphite.tls.server_name", _SERVER_NAME,
+                                   "the host name in the relay's certificate")
+    return GraphiteTls(ca=paths.get("ca") or "", cert=paths.get("cert") or "", key=paths.get("key"),
+                       server_name=server_name)
 
 
 def mqtt_section(check, raw):

@@ -109,8 +109,13 @@ class Wiring:
         from presence.outputs.graphite.sender import GraphiteSender
         from presence.outputs.graphite.spool import Spool
 
+        tls = None
+        if graphite.tls is not None:
+            from presence.outputs.graphite.tls import TlsClient
+
+            tls = TlsClient(graphite.tls, graphite.host, config.path)
         spool = Spool(self.beside_state(defaults.SPOOL_FOLDER), max_bytes=int(graphite.spool_max_mb * 1_000_000))
-        return GraphiteSender(graphite.host, graphite.port, spool=spool, clock=self.clock)
+        return GraphiteSender(graphite.host, graphite.port, spool=spool, clock=self.clock, tls=tls)
 
     def outputs(self, config):
         """Every configured output, not yet started; none left running when one cannot be made."""
@@ -148,7 +153,11 @@ class Wiring:
 
     def reload(self, running, new):
         """The `Setup` for a reload from config `running` to config `new`; raises ConfigError (a bad secret,
-        an unusable mqtt.ca_file) before anything changes."""
+        an unusable mqtt.ca_file or graphite.tls file) before anything changes."""
+        if new.graphite.tls is not None and new.graphite != running.graphite:
+            from presence.outputs.graphite.tls import client_context
+
+            client_context(new.graphite.tls, new.path)  # the Graphite output remakes its sender in place
         if new.state_file != running.state_file:
             log.warning("Reload: state_file is now %s, but the daemon keeps %s until it restarts",
                         new.state_file, self.state_path)

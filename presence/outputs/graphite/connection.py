@@ -58,7 +58,7 @@ class Resolver:
         if self._pending is None:
             self._pending = _Lookup(self.host, self.port)
         lookup = self._pending
-        if not _wait(lambda seconds: self.clock.wait(lookup.done, seconds), timeout, give_up, self.clock):
+        if not wait_until(lambda seconds: self.clock.wait(lookup.done, seconds), timeout, give_up, self.clock):
             return self._fall_back(f"no answer from the name lookup of {self.host} within {timeout:g} s")
         self._pending = None
         if lookup.error is None:
@@ -109,9 +109,9 @@ def _numeric(host, port):
         return None
 
 
-def open_connection(resolver, lookup_timeout, connect_timeout, give_up, clock):
-    """A ConfirmedConnection to the first address that answers, the lookup and the connect each within their
-    timeout on `clock` (and both ended by `give_up()`)."""
+def open_connection(resolver, lookup_timeout, connect_timeout, give_up, clock, tls=None):
+    """A ConfirmedConnection to the first address that answers, the lookup and the connect (with its TLS
+    handshake, given a tls.TlsClient) each within their timeout on `clock` (and both ended by `give_up()`)."""
     addresses = resolver.addresses(lookup_timeout, give_up)
     error = f"no address for {resolver.host}"
     deadline = clock.monotonic() + connect_timeout
@@ -119,11 +119,16 @@ def open_connection(resolver, lookup_timeout, connect_timeout, give_up, clock):
         sock = socket.socket(family, kind, proto)
         try:
             _connect(sock, address, deadline, give_up, clock)
+            if tls is not None:
+                return tls.wrap(sock, deadline, give_up, clock)
             sock.settimeout(connect_timeout)
             return ConfirmedConnection(sock)
         except OSError as failure:
             sock.close()
             error = failure
+        except ConnectionFailed:
+            sock.close()
+            raise
     raise ConnectionFailed("unreachable", f"cannot connect: {error}") from None
 
 
@@ -131,7 +136,7 @@ def _connect(sock, address, deadline, give_up, clock):
     sock.setblocking(False)
     code = sock.connect_ex(address)
     if code == errno.EINPROGRESS:
-        if not _wait(lambda seconds: bool(select.select([], [sock], [], seconds)[1]), deadline - clock.monotonic(),
+        if not wait_until(lambda seconds: bool(select.select([], [sock], [], seconds)[1]), deadline - clock.monotonic(),
                      give_up, clock):
             raise TimeoutError(errno.ETIMEDOUT, "timed out")
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -139,7 +144,7 @@ def _connect(sock, address, deadline, give_up, clock):
         raise OSError(code, os.strerror(code))
 
 
-def _wait(ready, timeout, give_up, clock):
+def wait_until(ready, timeout, give_up, clock):
     """True once `ready(seconds)` (which waits up to that long), False after `timeout` s of `clock` or once
     `give_up()`."""
     deadline = clock.monotonic() + timeout

@@ -22,6 +22,7 @@ class GraphiteSender:
     otherwise: see `Backlog`) and sent again, oldest first, after a failure. See `ConfirmedConnection`
     for the confirmation, and defaults.GRAPHITE_CONFIRM_PERIOD for when it is asked for. Every read of the
     time and every wait but the sockets' is on `clock` (a presence.clock.Clock; the system's by default).
+    With `tls` (a tls.TlsClient), every connection is mutual TLS.
     """
 
     def __init__(self, host, port, spool=None, max_pending=defaults.GRAPHITE_MAX_PENDING,
@@ -30,11 +31,12 @@ class GraphiteSender:
                  retry_every=defaults.GRAPHITE_RETRY_EVERY, confirm_period=defaults.GRAPHITE_CONFIRM_PERIOD,
                  confirm_bytes=defaults.GRAPHITE_CONFIRM_BYTES, confirm_timeout=defaults.GRAPHITE_CONFIRM_TIMEOUT,
                  spool_retry=defaults.GRAPHITE_SPOOL_RETRY, lookup_timeout=defaults.GRAPHITE_LOOKUP_TIMEOUT,
-                 start=True):
+                 tls=None, start=True):
         self.address = (host, port)
         self.clock = clock or SystemClock()
         self.resolver = Resolver(host, port, self.clock)
         self.lookup_timeout = lookup_timeout
+        self.tls = tls
         self.backlog = Backlog(spool, max_pending, spool_retry, self.clock.monotonic())
         self.connect_timeout = connect_timeout
         self.send_timeout = send_timeout
@@ -215,7 +217,7 @@ class GraphiteSender:
         if now < self._next_attempt:
             return False
         self._connection = self._attempt(now, open_connection, self.resolver, self._limit(self.lookup_timeout, now),
-                                         self._limit(self.connect_timeout, now), self._give_up, self.clock)
+                                         self._limit(self.connect_timeout, now), self._give_up, self.clock, self.tls)
         return self._connection is not None
 
     def _give_up(self):
