@@ -71,7 +71,7 @@ own_by_root() {
 }
 
 secure_token() {
-    # The service loads this file as a credential (ha_token, mqtt_password); empty means "none".
+    # The service loads this file as a credential (ha_token, mqtt_password, graphite_tls_key); empty means "none".
     local token="$ETC/$1" before after
     if [ ! -e "$token" ] && [ ! -L "$token" ]; then
         install -m 0600 /dev/null "$token"
@@ -125,6 +125,7 @@ else
 fi
 secure_token ha_token
 secure_token mqtt_password
+secure_token graphite_tls_key
 
 install -d -m 0755 "$(dirname "$UNIT")"
 install -m 0644 "$SRC/systemd/presence-monitoring.service" "$UNIT"
@@ -134,7 +135,8 @@ cat <<NEXT
 Installed presence in $APP and the unit presence-monitoring.service.
 Next:
   1. Edit $ETC/people_config.yaml (your LAN, your people; the Home Assistant token goes into
-     $ETC/ha_token, the MQTT broker's password into $ETC/mqtt_password), then check it:
+     $ETC/ha_token, the MQTT broker's password into $ETC/mqtt_password, a study's TLS key for this home
+     into $ETC/graphite_tls_key), then check it:
        sudo $APP/venv/bin/python $APP/presence_to_graphite.py --config $ETC/people_config.yaml check
   2. Start it, now and at every boot:
        sudo systemctl enable --now presence-monitoring

@@ -64,7 +64,7 @@ def test_installer_is_idempotent_keeps_the_config_and_says_what_next(installed, 
     app, etc = f"{root}/opt/presence-monitoring", f"{root}/etc/presence-monitoring"
     assert "Kept the existing" in second_run and "systemctl enable --now presence-monitoring" in second_run
     assert os.access(f"{app}/venv/bin/python", os.X_OK)
-    for credential in ("ha_token", "mqtt_password"):
+    for credential in ("ha_token", "mqtt_password", "graphite_tls_key"):
         assert stat.S_IMODE(os.stat(f"{etc}/{credential}").st_mode) == 0o600
     assert open(f"{root}/etc/systemd/system/presence-monitoring.service").read() == open(UNIT).read()
     check = subprocess.run([f"{app}/venv/bin/python", f"{app}/presence_to_graphite.py", "--config",
@@ -188,7 +188,7 @@ def test_unit_verifies_and_its_exposure_is_at_most_2(installed, tmp_path):
     for setting in ("Type=notify", "WatchdogSec=", "RestartPreventExitStatus=78", "AmbientCapabilities=CAP_NET_RAW",
                     "ExecReload=/bin/sh -c 'kill -HUP $MAINPID'", "StartLimitIntervalSec=", "StartLimitBurst=",
                     "CapabilityBoundingSet=CAP_NET_RAW", "StateDirectory=presence-monitoring",
-                    "LoadCredential=ha_token:", "LoadCredential=mqtt_password:",
+                    "LoadCredential=ha_token:", "LoadCredential=mqtt_password:", "LoadCredential=graphite_tls_key:",
                     "RestrictAddressFamilies=AF_PACKET AF_NETLINK AF_INET AF_INET6 AF_UNIX"):
         assert setting in open(UNIT).read()
 
