@@ -112,19 +112,30 @@ class Carbon:
 
     def points(self, metric, since, until):
         """Return {timestamp: value} of the non-empty points whisper holds for `metric`."""
-        import whisper
-
-        path = os.path.join(self.whisper_dir, *metric.split(".")) + ".wsp"
-        if not os.path.exists(path):
-            return {}
-        (start, _end, step), values = whisper.fetch(path, since, until)
-        return {start + i * step: value for i, value in enumerate(values) if value is not None}
+        return whisper_points(self.whisper_dir, metric, since, until)
 
     def wait_for_points(self, metric, since, until, count, timeout=15):
         """Poll whisper until `count` points of `metric` landed (carbon writes asynchronously)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.points(metric, since, until)
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.2)
+        return poll_points(lambda: self.points(metric, since, until), count, timeout)
+
+
+def whisper_points(whisper_dir, metric, since, until):
+    """{timestamp: value} of the non-empty points of `metric` under `whisper_dir` ({} without its file);
+    whisper.fetch leaves out the point at `since` itself."""
+    import whisper
+
+    path = os.path.join(whisper_dir, *metric.split(".")) + ".wsp"
+    if not os.path.exists(path):
+        return {}
+    (start, _end, step), values = whisper.fetch(path, since, until)
+    return {start + i * step: value for i, value in enumerate(values) if value is not None}
+
+
+def poll_points(read, count, timeout):
+    """`read()` again until it holds `count` points or `timeout` s have passed; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = read()
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
