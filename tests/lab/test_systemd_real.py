@@ -342,6 +342,38 @@ def test_the_mqtt_password_reaches_the_broker_as_a_credential(home, tmp_path):
             box.systemctl("restart", UNIT)
 
 
+def test_the_tls_key_reaches_the_study_relay_as_a_credential(home, tmp_path):
+    """graphite.tls under systemd: the key as the graphite_tls_key credential (the service's dynamic user could
+    not read a root-owned key file), into the study's cluster (stunnel, carbon-c-relay, three carbon-caches)."""
+    from testbed.fleet import Fleet, fleet_unavailable_reason
+
+    require(fleet_unavailable_reason())
+    box = everyday(home)
+    etc = "/etc/presence-monitoring"
+    with Fleet(tmp_path / "fleet", nodes=3, replication=2, netns=box.netns) as fleet:
+        cert, key = fleet.home_credentials("h9")
+        box.write(f"{etc}/study-ca.pem", open(fleet.ca).read())
+        box.write(f"{etc}/h9.pem", open(cert).read())
+        box.write(f"{etc}/graphite_tls_key", open(key).read(), 0o600)
+        graphite = {"host": "127.0.0.1", "port": fleet.tls_port, "send_interval": 1, "prefix": "study.h9.presence",
+                    "tls": {"ca": f"{etc}/study-ca.pem", "cert": f"{etc}/h9.pem"}}
+        box.write(CONFIG, household(home, graphite=graphite))
+        try:
+            started, cursor = int(time.time()), box.cursor()
+            assert box.systemctl("restart", UNIT).returncode == 0, status(box)
+            metric = "study.h9.presence.nick.is_home"
+            wait_for("Nick over TLS in the cluster", lambda: fleet.points(metric, started, int(time.time()) + 1),
+                     30, box)
+            wait_for("both replicas", lambda: len(fleet.nodes_holding(metric)) == 2, 15, box)
+            secret = [line for line in open(key).read().splitlines() if not line.startswith("-----")][0]
+            shown = box.journal("-o", "verbose") + status(box) + box.systemctl("show", UNIT).stdout
+            assert secret not in shown and "keeping metrics" not in journal_after(box, cursor)
+        finally:
+            box.write(f"{etc}/graphite_tls_key", "", 0o600)
+            configure(home)
+            box.systemctl("restart", UNIT)
+
+
 def test_a_full_state_directory_at_the_start_gives_a_running_unit_that_writes_once_space_returns(home):
     """A log filled the disk overnight, then a reboot: the unit must run and send, not crash-loop."""
     box = everyday(home)
