@@ -104,8 +104,8 @@ def carbon_conf(fleet, node):
     settings = {
         "STORAGE_DIR": base, "LOCAL_DATA_DIR": f"{base}/whisper", "CONF_DIR": base, "WHITELISTS_DIR": f"{base}/lists",
         "LOG_DIR": f"{base}/log", "PID_DIR": base, "USER": "", "ENABLE_TAGS": "False", "MAX_CACHE_SIZE": "inf",
-        # A new home brings 27 files at once; carbon's default of 50 a minute would keep points in memory for long.
-        "MAX_UPDATES_PER_SECOND": "500", "MAX_CREATES_PER_MINUTE": "600", "LINE_RECEIVER_INTERFACE": "127.0.0.1",
+        # carbon drops the points of a series it may not create yet (droppedCreates): never limit creation.
+        "MAX_UPDATES_PER_SECOND": "500", "MAX_CREATES_PER_MINUTE": "inf", "LINE_RECEIVER_INTERFACE": "127.0.0.1",
         "LINE_RECEIVER_PORT": str(node["line_port"]), "PICKLE_RECEIVER_PORT": "0", "ENABLE_UDP_LISTENER": "False",
         "CACHE_QUERY_INTERFACE": "127.0.0.1", "CACHE_QUERY_PORT": str(node["query_port"]),
         "LOG_LISTENER_CONNECTIONS": "False", "WHISPER_FALLOCATE_CREATE": "True"}
