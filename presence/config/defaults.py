@@ -255,6 +255,9 @@ GRAPHITE_LOOKUP_TIMEOUT = 1.0
 # After a TLS handshake, how long to wait for the relay to take or refuse this home's certificate: in TLS 1.3 it
 # says so after the handshake has ended on our side (its session tickets mean yes, an alert no).
 GRAPHITE_TLS_SETTLE = 0.5
+# Seconds for the TLS handshake (and the settling) after the TCP connect: a relay's stunnel takes hundreds of
+# homes' handshakes at once after an outage of its own, and a home's uplink may be slow.
+GRAPHITE_TLS_HANDSHAKE_TIMEOUT = 5.0
 # The systemd credential that holds this home's TLS key ($CREDENTIALS_DIRECTORY/graphite_tls_key): under
 # DynamicUser the service cannot read a root-owned key file; an empty credential means graphite.tls.key.
 GRAPHITE_TLS_CREDENTIAL_NAME = "graphite_tls_key"

@@ -120,7 +120,7 @@ def open_connection(resolver, lookup_timeout, connect_timeout, give_up, clock, t
         try:
             _connect(sock, address, deadline, give_up, clock)
             if tls is not None:
-                return tls.wrap(sock, deadline, give_up, clock)
+                return tls.wrap(sock, clock.monotonic() + tls.handshake_timeout, give_up, clock)
             sock.settimeout(connect_timeout)
             return ConfirmedConnection(sock)
         except OSError as failure:

@@ -71,6 +71,9 @@ def client_context(tls, config_path, environ=os.environ):
     key = key_file(tls, config_path, environ)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    # Debian's Python sets this by default; it makes a TCP end without a TLS close look like one, which
+    # would count a dead relay's drop as a confirmation.
+    context.options &= ~getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
     try:
         context.load_verify_locations(cafile=tls.ca)
     except (OSError, ssl.SSLError) as error:
@@ -137,6 +140,7 @@ class TlsClient:
     def __init__(self, tls, host, config_path, environ=os.environ):
         self.tls = tls
         self.server_name = tls.server_name or host
+        self.handshake_timeout = defaults.GRAPHITE_TLS_HANDSHAKE_TIMEOUT
         self.context = client_context(tls, config_path, environ)
         problem = certificate_problem(tls.cert, time.time())
         if problem:
@@ -190,7 +194,6 @@ class TlsConnection(ConfirmedConnection):
     def __init__(self, sock, client):
         super().__init__(sock)
         self.client = client
-        self._closed_by_peer = False
 
     def handshake(self, deadline, give_up, clock):
         """Shake hands by `deadline`, then give the relay GRAPHITE_TLS_SETTLE s to refuse this home."""
@@ -247,12 +250,13 @@ class TlsConnection(ConfirmedConnection):
         for _ in range(100):
             try:
                 self.sock.unwrap()
-                self._closed_by_peer = True
-                return
             except ssl.SSLWantReadError:
                 return  # ours went out; the relay's comes later
             except ssl.SSLWantWriteError:
                 select.select([], [self.sock], [], defaults.GRAPHITE_SEND_TIMEOUT)
+                continue
+            # Python's unwrap also returns when OpenSSL merely gave up waiting: no proof the relay closed.
+            raise ConnectionFailed("closing connections", "the relay's TLS end closed before ours")
         raise ConnectionFailed("not taking data", "cannot send our TLS close")
 
     def _peer_closed(self):
@@ -264,7 +268,7 @@ class TlsConnection(ConfirmedConnection):
             return self.sock.recv(4096) == b""
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
-        except ssl.SSLEOFError:
+        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
             return True
         except ssl.SSLError as error:
             raise ConnectionFailed(*self.client.explain(error)) from None
@@ -272,12 +276,17 @@ class TlsConnection(ConfirmedConnection):
             return True
 
     def _peer_ended(self):
-        if self._closed_by_peer:
-            return True
-        if not select.select([self.sock], [], [], 0)[0]:
+        # Read, not unwrap(): only a read tells the relay's TLS close (SSLZeroReturnError, or b"") from a TCP
+        # end without one (SSLEOFError) for certain.
+        if not self.sock.pending() and not select.select([self.sock], [], [], 0)[0]:
             return False
         try:
-            self.sock.unwrap()
+            self.sock.setblocking(False)
+            while self.sock.recv(4096):
+                pass  # the relay sends nothing; whatever comes is not the close
+            return True
+        except ssl.SSLZeroReturnError:
+            return True
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
         except ssl.SSLEOFError:
@@ -286,5 +295,3 @@ class TlsConnection(ConfirmedConnection):
                 from None
         except ssl.SSLError as error:
             raise ConnectionFailed(*self.client.explain(error)) from None
-        self._closed_by_peer = True
-        return True

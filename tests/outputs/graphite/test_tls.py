@@ -199,3 +199,11 @@ def test_a_refused_home_is_said_once_and_keeps_its_ticks(pki, caplog):
     finally:
         sender.close(timeout=0.5)
         peer.close()
+
+
+def test_a_tcp_end_without_a_tls_close_is_never_taken_for_one(pki):
+    """Debian's Python ignores unexpected EOFs by default: then a dead relay's drop would read as its close."""
+    cert, key = pki["home"]
+    context = client_context(GraphiteTls(ca=pki["ca"], cert=cert, key=key), "cfg", environ={})
+    assert not context.options & ssl.OP_IGNORE_UNEXPECTED_EOF
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2 and context.verify_mode == ssl.CERT_REQUIRED
