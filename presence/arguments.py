@@ -73,11 +73,18 @@ def _add_report(commands):
     report.add_argument("--render-url", help="graphite-web's address (default: report.render_url, "
                                              "else graphite.render_url)")
     electricity = report.add_mutually_exclusive_group()
-    electricity.add_argument("--power", metavar="METRIC", help="household power in watts (default: report.power)")
+    electricity.add_argument("--power", metavar="METRIC", help="household power in watts (default: report.power); "
+                                                              "with --homes, {home} stands for each home's name")
     electricity.add_argument("--energy-counter", metavar="METRIC",
                              help="cumulative energy meter reading in report.energy_unit (default: "
                                   "report.energy_counter)")
-    report.add_argument("--json", action="store_true", help="print JSON")
+    report.add_argument("--homes", metavar="PATTERN",
+                        help="report every home of a study: a Graphite glob over the prefixes before .presence "
+                             "(e.g. study.*), each home's name being what its wildcards matched; then the study's "
+                             "summary")
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON")
+    output.add_argument("--csv", action="store_true", help="with --homes: print CSV, one row a home")
     report.add_argument("--png", metavar="FILE", help="also draw a figure (needs matplotlib)")
 
 

@@ -41,3 +41,23 @@ RENDER_BYTES_PER_POINT = 64
 RENDER_ANSWER_OVERHEAD = 64 * 1024
 RENDER_ANSWER_COMMAS = 1024
 MAX_REPORT_RENDER_BYTES = 64_000_000
+
+# `report --homes` (presence.report.homes, issue 25). Homes are read in batches of at most FLEET_BATCH_HOMES
+# homes and FLEET_BATCH_POINTS points (all their series together: about 5 bytes a point in graphite-web's raw
+# format, so about 30 MB a batch; its lines stay text until their home is analysed). A batch's requests read
+# at most FLEET_BATCH_BYTES together, and the next batch is read while one is analysed, so a report holds at
+# most two batches' answers whatever Graphite sends. The one look-up of the study's series reads at most
+# FLEET_EXPAND_BYTES (about 300,000 series' names).
+FLEET_BATCH_HOMES = 200
+FLEET_BATCH_POINTS = 6_000_000
+FLEET_BATCH_BYTES = 96_000_000
+FLEET_EXPAND_BYTES = 16_000_000
+# A home counts in the study's summary with at least this many hours empty while its power was measured (the
+# nobody-home mean power of a few minutes says little), and with an always-on load.
+FLEET_MIN_EMPTY_H = 1.0
+# The median's distribution-free interval over homes: its confidence (from the binomial distribution of the
+# homes below the median, so at least 6 homes for 95 %).
+FLEET_MEDIAN_CONFIDENCE = 0.95
+# How often (s) the thread analysing a batch hands the interpreter to the one reading the next (Python's
+# default is 5 ms).
+FLEET_SWITCH_INTERVAL = 0.0005

@@ -6,6 +6,8 @@ home): the sums of power per group are enough for the energy split, the profiles
 
 import math
 from array import array
+from functools import lru_cache
+from itertools import repeat
 from datetime import datetime, timezone
 
 from presence.config import defaults, report_defaults
@@ -15,8 +17,10 @@ from presence.report.series import hourly_means
 WEEKEND = (5, 6)
 
 
+# The homes of one study share the grid and the zone: their clocks are computed once.
+@lru_cache(maxsize=4)
 def local_clock(grid, tz):
-    """(hour of day, is weekend) on the household's clock for every bin, DST days included."""
+    """(hour of day, is weekend) on the household's clock for every bin, DST days included (bytes)."""
     offsets = {}
     hours, weekends = bytearray(grid.count), bytearray(grid.count)
     for index in range(grid.count):
@@ -29,14 +33,15 @@ def local_clock(grid, tz):
         local = stamp + offset
         hours[index] = local // 3600 % 24
         weekends[index] = (local // 86400 + 3) % 7 in WEEKEND
-    return hours, weekends
+    return bytes(hours), bytes(weekends)
 
 
 def group_bins(power, anyone, people, hours, weekends):
     """{(hour, weekend, anyone, who): [bins, bins with power, sum W, sum W^2, id]} and each bin's group id."""
     groups, ids = {}, array("l")
-    for p, a, hour, weekend, *who in zip(power, anyone, hours, weekends, *people):
-        key = (hour, weekend, a, tuple(who) if a is not None else ())
+    whos = zip(*people) if people else repeat(())
+    for p, a, hour, weekend, who in zip(power, anyone, hours, weekends, whos):
+        key = (hour, weekend, a, who if a is not None else ())
         stats = groups.get(key)
         if stats is None:
             stats = groups[key] = [0, 0, 0.0, 0.0, len(groups)]

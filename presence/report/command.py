@@ -69,18 +69,24 @@ def household_zone(name=None, environ=os.environ):
         return ZoneInfo("UTC")
 
 
+def electricity_metric(config, power=None, energy_counter=None):
+    """(the electricity's metric, whether it is a counter, the option or key that named it)."""
+    report = config.report
+    for metric, is_counter, flag in ((energy_counter, True, "--energy-counter"), (power, False, "--power"),
+                                     (report.energy_counter, True, "report.energy_counter"),
+                                     (report.power, False, "report.power")):
+        if metric:
+            return metric, is_counter, flag
+    raise ReportError("report needs the household's electricity: set report.power (watts) or "
+                      "report.energy_counter in the config, or pass --power / --energy-counter", exits.EX_CONFIG)
+
+
 def report_targets(config, power=None, energy_counter=None):
     """`{name: (target, keep_last)}` for the render API, and whether electricity is a counter."""
-    report = config.report
-    if power or energy_counter:
-        electricity, is_counter = (energy_counter, True) if energy_counter else (power, False)
-    else:
-        electricity, is_counter = ((report.energy_counter, True) if report.energy_counter
-                                   else (report.power, False))
-    if not electricity:
-        raise ReportError("report needs the household's electricity: set report.power (watts) or "
-                          "report.energy_counter in the config, or pass --power / --energy-counter",
-                          exits.EX_CONFIG)
+    electricity, is_counter, flag = electricity_metric(config, power, energy_counter)
+    if "{home}" in electricity:
+        raise ReportError(f"{flag} {electricity!r} has {{home}}, which stands for each home of --homes: pass "
+                          "--homes PATTERN, or name this home's metric", exits.EX_USAGE)
     prefix = config.graphite.prefix
     targets = {"electricity": (electricity, is_counter), "anyone_home": (f"{prefix}.anyone_home", False)}
     targets.update({f"person:{p.key}": (f"{prefix}.{p.key}.is_home", False) for p in config.people})
@@ -120,7 +126,14 @@ def build_report(config, series, start, end, tz, is_counter):
 
 def run_report(config, args, now, out):
     """The `report` command: fetch, analyse, print (and draw with --png); returns the exit status."""
+    homes = getattr(args, "homes", None)
     try:
+        if homes is not None and args.png:
+            raise ReportError("--png draws one home: leave it out with --homes (--csv gives every home's figures "
+                              "for a figure of your own)", exits.EX_USAGE)
+        if homes is None and getattr(args, "csv", False):
+            raise ReportError("--csv gives a row a home of --homes PATTERN; for one home, use --json",
+                              exits.EX_USAGE)
         if args.png:
             from presence.report.plot import has_matplotlib
 
@@ -138,6 +151,10 @@ def run_report(config, args, now, out):
         end -= end % report_defaults.REPORT_MIN_STEP
         if end <= start:
             raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", exits.EX_USAGE)
+        if homes is not None:
+            from presence.report.homes.command import run_homes
+
+            return run_homes(config, args, render_url, (start, end, report_defaults.REPORT_MIN_STEP, tz), out)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
         began = time.monotonic()
         series = fetch_all(render_url, targets, start, end, report_defaults.REPORT_MIN_STEP, config.report.timeout)

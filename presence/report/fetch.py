@@ -55,7 +55,7 @@ class Series:
     dropped: int = 0
 
 
-class _Budget:
+class Budget:
     """The bytes all the series of one report may read together, counted as they arrive (from any thread)."""
 
     def __init__(self, limit):
@@ -63,6 +63,7 @@ class _Budget:
         self._lock = threading.Lock()
 
     def take(self, size, target):
+        """Count `size` more bytes read for `target`; Unreachable once they pass the limit."""
         with self._lock:
             self.used += size
             over = self.used > self.limit
@@ -77,7 +78,7 @@ class Reader:
 
     def __init__(self, render_url, target, timeout, budget=None):
         self.render_url, self.target, self.timeout = render_url, target, timeout
-        self.budget = budget or _Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
+        self.budget = budget or Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
         self._end = time.monotonic() + timeout
 
     def get(self, params, points):
@@ -153,16 +154,37 @@ def parse_raw(text, target, start, end, step):
     _one(target, count)
     if not count:
         return Series(target, start, step, [])
+    _, first, native, values = raw_line(line, start, end, target)
+    parsed, dropped = raw_values(values, target)
+    return Series(target, first, native, parsed, dropped)
+
+
+def raw_line(line, start, end, target=None):
+    """(name, first time, step, the values' text) of one raw line, its shape checked against the period."""
     header, bar, values = line.rpartition("|")
     fields = header.rsplit(",", 3)
+    shown = target if target is not None else safe(fields[0][:defaults.QUOTED_ANSWER_LENGTH])
     if not bar or len(fields) != 4 or not all(_INTEGER.fullmatch(field) for field in fields[1:]):
-        raise FetchError(f"the render API answered a raw line for {target!r} that is not "
+        raise FetchError(f"the render API answered a raw line for {shown!r} that is not "
                          "name,start,end,step|values")
     first, native = int(fields[1]), int(fields[3])
-    count = values.count(",") + 1 if values else 0
-    _checked(target, first, native, count, start, end)
-    parsed, dropped = _finite([_number(value, target) for value in values.split(",")] if values else [])
-    return Series(target, first, native, parsed, dropped)
+    _checked(shown, first, native, values.count(",") + 1 if values else 0, start, end)
+    return fields[0], first, native, values
+
+
+def raw_values(text, target):
+    """(the values of a raw line, how many were not finite or absurdly large): None for graphite's None."""
+    if not text:
+        return [], 0
+    limit = report_defaults.MAX_RENDER_VALUE
+    try:
+        # In C, three times faster than a call a value: a 1,000-home report parses 160 million of them.
+        numbers = list(map(float, text.replace("None", "nan").split(",")))
+    except ValueError:
+        numbers = [_number(value, target) for value in text.split(",")]  # raises, quoting the culprit
+    # NaN compares false: graphite's None and every non-finite value become gaps here.
+    values = [number if -limit < number < limit else None for number in numbers]
+    return values, values.count(None) - text.count("None")
 
 
 def _first_line(text):
@@ -261,7 +283,7 @@ def fetch_all(render_url, requests_, start, end, step, timeout, fetch=fetch_one)
     Each series has `timeout` seconds for all its requests; all of them together read at most
     MAX_REPORT_RENDER_BYTES.
     """
-    budget = _Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
+    budget = Budget(report_defaults.MAX_REPORT_RENDER_BYTES)
     # All at once (a household has a few people), so that a stalled server costs one timeout, not one a wave.
     pool = ThreadPoolExecutor(max_workers=max(1, min(report_defaults.MAX_RENDER_REQUESTS, len(requests_))))
     try:

@@ -12,11 +12,12 @@ def solve_normal(xtx, xty, names, tolerance=report_defaults.FIT_TOLERANCE):
     columns (by name), and the kept names in order. A column is left out when, after the columns
     before it, less than `tolerance` of its own sum of squares is left (it adds nothing new).
     """
-    kept = []
+    kept, lower = [], []
     for index in range(len(names)):
-        trial = kept + [index]
-        if xtx[index][index] > 0 and _cholesky([[xtx[i][j] for j in trial] for i in trial], tolerance) is not None:
-            kept = trial
+        row = _cholesky_row(xtx, kept, lower, index, tolerance)
+        if row is not None:
+            kept.append(index)
+            lower.append(row)
     if not kept:
         return {}, {}, []
     matrix = [[xtx[i][j] for j in kept] for i in kept]
@@ -30,20 +31,22 @@ def solve_normal(xtx, xty, names, tolerance=report_defaults.FIT_TOLERANCE):
     return coefficients, inverse_by_name, kept_names
 
 
-def _cholesky(matrix, tolerance):
-    """Lower factor of a symmetric matrix, or None when a pivot falls below `tolerance` of its diagonal."""
-    size = len(matrix)
-    lower = [[0.0] * size for _ in range(size)]
-    for i in range(size):
-        for j in range(i + 1):
-            total = matrix[i][j] - sum(lower[i][k] * lower[j][k] for k in range(j))
-            if i == j:
-                if total <= tolerance * matrix[i][i]:
-                    return None
-                lower[i][i] = math.sqrt(total)
-            else:
-                lower[i][j] = total / lower[j][j]
-    return lower
+def _cholesky_row(matrix, kept, lower, index, tolerance):
+    """The next row of the Cholesky factor of `matrix` over `kept` + [index], or None when its pivot falls
+    below `tolerance` of its diagonal. The rows before it are `lower`'s: the factor of a bordered matrix
+    starts with the factor of the matrix it borders, so each trial costs one row, not a whole factor."""
+    diagonal = matrix[index][index]
+    if diagonal <= 0:
+        return None
+    row = []
+    for j, other in enumerate(kept):
+        above = lower[j]
+        row.append((matrix[index][other] - sum(row[k] * above[k] for k in range(j))) / above[j])
+    pivot = diagonal - sum(value * value for value in row)
+    if pivot <= tolerance * diagonal:
+        return None
+    row.append(math.sqrt(pivot))
+    return row
 
 
 def _invert(matrix):
