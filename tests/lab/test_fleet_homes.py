@@ -26,11 +26,34 @@ HOMES = {"h1": ("Nick", "02:00:00:00:01:01", "198.51.100.11"),
          "h3": ("Tom", "02:00:00:00:03:01", "198.51.100.13")}
 
 
+@pytest.fixture(scope="module")
+def lan():
+    """One namespaced LAN with every home's phone, for the module (each cluster costs seconds of CPU)."""
+    from testbed.fleet import fleet_unavailable_reason
+    from testbed.lab import Lan, require_lab
+
+    require_lab()
+    require(fleet_unavailable_reason())
+    with Lan() as network:
+        for name, (_, mac, ip) in HOMES.items():
+            network.add_device(name, mac, ip)
+        yield network
+
+
+@pytest.fixture(scope="module")
+def shared(lan, tmp_path_factory):
+    """The cluster the tests share that leave it as they found it."""
+    from testbed.fleet import Fleet
+
+    with Fleet(tmp_path_factory.mktemp("fleet"), nodes=3, replication=2, netns=lan.scanner_ns) as cluster:
+        yield cluster
+
+
 @pytest.fixture
 def fleet(lan, tmp_path):
-    from testbed.fleet import Fleet, fleet_unavailable_reason
+    """A cluster of the test's own (for one whose relay goes down)."""
+    from testbed.fleet import Fleet
 
-    require(fleet_unavailable_reason())
     with Fleet(tmp_path / "fleet", nodes=3, replication=2, netns=lan.scanner_ns) as cluster:
         yield cluster
 
@@ -90,9 +113,8 @@ def wait_for(what, condition, timeout):
     pytest.fail(f"not within {timeout} s: {what}")
 
 
-def test_homes_land_on_two_nodes_each_and_the_front_reads_them_all_also_with_a_node_gone(lan, fleet, tmp_path):
-    for name, (_, mac, ip) in HOMES.items():
-        lan.add_device(name, mac, ip)
+def test_homes_land_on_two_nodes_each_and_the_front_reads_them_all_also_with_a_node_gone(lan, shared, tmp_path):
+    fleet = shared
     started = int(time.time())
     homes = [Home(lan, tmp_path / name, name, fleet) for name in HOMES]
     try:
@@ -115,21 +137,20 @@ def test_homes_land_on_two_nodes_each_and_the_front_reads_them_all_also_with_a_n
     finally:
         for home in homes:
             home.stop()
+        fleet.start_node_web(0)
 
 
 @pytest.mark.parametrize("kind", ["other_ca", "expired", "revoked", "no_tls"])
-def test_a_refused_home_lands_nothing_and_says_why(lan, fleet, tmp_path, kind):
-    lan.add_device("h1", HOMES["h1"][1], HOMES["h1"][2])
-    credentials = None
+def test_a_refused_home_lands_nothing_and_says_why(lan, shared, tmp_path, kind):
+    fleet, name, credentials = shared, f"refused-{kind}", None  # a home of its own in the shared cluster
     if kind == "other_ca":
-        credentials = fleet.home_credentials("h1", other_ca=True)
+        credentials = fleet.home_credentials(name, other_ca=True)
     elif kind == "expired":
-        credentials = fleet.home_credentials("h1", expired=True)
+        credentials = fleet.home_credentials(name, expired=True)
     elif kind == "revoked":
-        credentials = fleet.home_credentials("h1")
-        fleet.revoke("h1")
-    started = time.time()
-    home = Home(lan, tmp_path / "h1", "h1", fleet, credentials=credentials, tls=kind != "no_tls")
+        credentials = fleet.home_credentials(name)
+        fleet.revoke(name)
+    home = Home(lan, tmp_path / name, name, fleet, credentials=credentials, tls=kind != "no_tls")
     try:
         expected = {"other_ca": "the study's CA did not sign graphite.tls.cert",
                     "expired": "graphite.tls.cert has expired", "revoked": "graphite.tls.cert has been revoked",
@@ -148,7 +169,6 @@ def test_a_refused_home_lands_nothing_and_says_why(lan, fleet, tmp_path, kind):
 
 
 def test_the_relay_down_for_minutes_loses_no_point(lan, fleet, tmp_path):
-    lan.add_device("h1", HOMES["h1"][1], HOMES["h1"][2])
     started = int(time.time())
     home = Home(lan, tmp_path / "h1", "h1", fleet)
     metric = "study.h1.presence.count_home"

@@ -261,8 +261,10 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_until_a_real_carbon_
     spool.close()
     stalled = Peer("stall", rcvbuf=4096)
     port = stalled.port
+    # A stall shows as a send timeout (0.3 s); carbon, busy beside a loaded suite, may take seconds to read
+    # a megabyte to its end, hence the confirmation's 5 s.
     sender = GraphiteSender("127.0.0.1", port, spool=Spool(folder, 10**8), max_backoff=0.3, retry_every=0.02,
-                            send_timeout=0.3, confirm_period=0.2, confirm_timeout=1.0)
+                            send_timeout=0.3, confirm_period=0.2, confirm_timeout=5.0)
     proxy = None
     try:
         wait(lambda: stalled.accepted["stall"] >= 3)  # it gave up on two connections
@@ -270,7 +272,7 @@ def test_a_large_spool_replayed_into_a_stalled_server_stays_until_a_real_carbon_
         assert on_disk == b"".join(messages)
         stalled.close()
         proxy = RecordingProxy(carbon.port, port=port)
-        assert confirmed(sender, timeout=30)
+        assert confirmed(sender, timeout=60)
     finally:
         sender.close()
         stalled.close()
