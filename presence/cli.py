@@ -41,6 +41,10 @@ def main(argv=None):
 
         return run_check(config, sys.stdout, state_path, beside_state(state_path, defaults.HISTORY_FOLDER),
                          SystemClock().now())
+    if command == "report" and getattr(args, "homes", None) is not None:
+        from presence.report.homes.command import run_homes
+
+        return run_homes(config, args, SystemClock().now(), sys.stdout)
     if command == "report":
         from presence.report.command import run_report
 

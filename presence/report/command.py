@@ -124,40 +124,42 @@ def build_report(config, series, start, end, tz, is_counter):
     return result, (grid, power, anyone)
 
 
-def run_report(config, args, now, out):
-    """The `report` command: fetch, analyse, print (and draw with --png); returns the exit status."""
+def report_request(config, args, now):
+    """(render URL, (start, end, step, zone)) of a `report` run, its options checked; raises ReportError."""
     homes = getattr(args, "homes", None)
+    if homes is not None and args.png:
+        raise ReportError("--png draws one home: leave it out with --homes (--csv gives every home's figures "
+                          "for a figure of your own)", exits.EX_USAGE)
+    if homes is None and getattr(args, "csv", False):
+        raise ReportError("--csv gives a row a home of --homes PATTERN; for one home, use --json", exits.EX_USAGE)
+    if args.png:
+        from presence.report.plot import has_matplotlib
+
+        if not has_matplotlib():
+            raise ReportError("--png needs matplotlib, which the daemon itself does not: install it into the "
+                              "same environment (e.g. .venv/bin/pip install matplotlib), or leave out --png")
+    render_url = (args.render_url or config.report.render_url or "").rstrip("/")
+    if not render_url:
+        raise ReportError("report reads Graphite's render API: set report.render_url or graphite.render_url "
+                          "in the config (graphite-web's address), or pass --render-url", exits.EX_CONFIG)
+    tz = household_zone(config.report.timezone)
+    start = parse_when(args.from_, now, tz)
+    end = parse_when(args.until, now, tz)
+    start -= start % report_defaults.REPORT_MIN_STEP
+    end -= end % report_defaults.REPORT_MIN_STEP
+    if end <= start:
+        raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", exits.EX_USAGE)
+    return render_url, (start, end, report_defaults.REPORT_MIN_STEP, tz)
+
+
+def run_report(config, args, now, out):
+    """The `report` command for one home: fetch, analyse, print (and draw with --png); returns the exit
+    status (`--homes` is presence.report.homes.command.run_homes)."""
     try:
-        if homes is not None and args.png:
-            raise ReportError("--png draws one home: leave it out with --homes (--csv gives every home's figures "
-                              "for a figure of your own)", exits.EX_USAGE)
-        if homes is None and getattr(args, "csv", False):
-            raise ReportError("--csv gives a row a home of --homes PATTERN; for one home, use --json",
-                              exits.EX_USAGE)
-        if args.png:
-            from presence.report.plot import has_matplotlib
-
-            if not has_matplotlib():
-                raise ReportError("--png needs matplotlib, which the daemon itself does not: install it into the "
-                                  "same environment (e.g. .venv/bin/pip install matplotlib), or leave out --png")
-        render_url = (args.render_url or config.report.render_url or "").rstrip("/")
-        if not render_url:
-            raise ReportError("report reads Graphite's render API: set report.render_url or graphite.render_url "
-                              "in the config (graphite-web's address), or pass --render-url", exits.EX_CONFIG)
-        tz = household_zone(config.report.timezone)
-        start = parse_when(args.from_, now, tz)
-        end = parse_when(args.until, now, tz)
-        start -= start % report_defaults.REPORT_MIN_STEP
-        end -= end % report_defaults.REPORT_MIN_STEP
-        if end <= start:
-            raise ReportError(f"--from ({args.from_}) must be before --until ({args.until})", exits.EX_USAGE)
-        if homes is not None:
-            from presence.report.homes.command import run_homes
-
-            return run_homes(config, args, render_url, (start, end, report_defaults.REPORT_MIN_STEP, tz), out)
+        render_url, (start, end, step, tz) = report_request(config, args, now)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
         began = time.monotonic()
-        series = fetch_all(render_url, targets, start, end, report_defaults.REPORT_MIN_STEP, config.report.timeout)
+        series = fetch_all(render_url, targets, start, end, step, config.report.timeout)
         fetched = time.monotonic()
         result, arrays = build_report(config, series, start, end, tz, is_counter)
         log.debug("report: fetched %d series (%d points) in %.2f s; analysed in %.2f s", len(series),

@@ -10,7 +10,7 @@ from dataclasses import replace
 from presence import exits
 from presence.config import report_defaults
 from presence.config.model import Person
-from presence.report.command import ReportError, build_report, electricity_metric
+from presence.report.command import ReportError, build_report, electricity_metric, report_request
 from presence.report.fetch import FetchError, Series
 from presence.report.homes.fetch import expand, read_batch
 from presence.report.homes.output import as_csv, as_study_table
@@ -147,9 +147,10 @@ def _iso(stamp, tz):
     return datetime.fromtimestamp(stamp, tz).isoformat()
 
 
-def run_homes(config, args, render_url, period, out):
+def run_homes(config, args, now, out):
     """`report --homes`: the study's report printed as a table, JSON (--json) or CSV (--csv); the exit status."""
     try:
+        render_url, period = report_request(config, args, now)
         metric, is_counter, flag = electricity_metric(config, args.power, args.energy_counter)
         check_template(metric, flag)
         study = study_report(config, args.homes, metric, is_counter, render_url, period)

@@ -17,7 +17,7 @@ from presence.config.load import parse_config
 from presence.config.model import Person
 from presence.report.command import build_report, run_report
 from presence.report.fetch import Series
-from presence.report.homes.command import home_entry, shortfalls
+from presence.report.homes.command import home_entry, run_homes, shortfalls
 from presence.report.homes.pattern import Home
 from presence.report.homes.summary import OK, TOO_LITTLE, UNREADABLE
 from testbed.hostile_http import HostileServer, answers
@@ -123,7 +123,9 @@ def arguments(**options):
 def run(url, **options):
     out = io.StringIO()
     raw = make_config(report={"power": POWER, "timezone": "UTC", "timeout": 5, "render_url": url})
-    status = run_report(parse_config(raw), arguments(**options), END, out)
+    args = arguments(**options)
+    command = run_homes if args.homes is not None else run_report  # as cli.py dispatches
+    status = command(parse_config(raw), args, END, out)
     return status, out.getvalue()
 
 
