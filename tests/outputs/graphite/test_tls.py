@@ -155,7 +155,7 @@ def test_a_plaintext_carbon_port_is_said_to_be_one(pki):
     try:
         assert "a plaintext carbon port" in failure(peer.port, tls_of(pki))
     finally:
-        peer.server.close()
+        peer.close()
 
 
 # Delivery over TLS: only the peer's TLS close after ours confirms.
