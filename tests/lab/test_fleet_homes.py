@@ -120,11 +120,12 @@ def test_homes_land_on_two_nodes_each_and_the_front_reads_them_all_also_with_a_n
     try:
         for home in homes:
             wait_for(f"{home.name}'s ticks in the cluster",
-                     lambda: len(fleet.points(f"{home.prefix}.anyone_home", started, int(time.time()) + 1)) >= 5, 40)
+                     lambda: len(fleet.points(f"{home.prefix}.anyone_home", started, int(time.time()) + 1)) >= 8, 40)
         for home in homes:
             for metric in ("anyone_home", "count_home", f"{HOMES[home.name][0].lower()}.is_home"):
                 assert len(fleet.nodes_holding(f"{home.prefix}.{metric}")) == 2, (home.name, metric)
-        until = int(time.time())
+        # Up to a few seconds back: the newest point may still be on its way to one replica's whisper file.
+        until = int(time.time()) - 3
         everyone = front_read(fleet, lan, "study.*.presence.anyone_home", started, until)
         assert set(everyone) == {f"study.{name}.presence.anyone_home" for name in HOMES}
         assert all(values and set(values) == {1.0} for values in everyone.values()), everyone
