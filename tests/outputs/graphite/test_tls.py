@@ -162,7 +162,7 @@ def test_a_plaintext_carbon_port_is_said_to_be_one(pki):
 
 def test_the_sender_delivers_over_tls_and_is_confirmed_by_the_relays_close(pki):
     peer = TlsPeer(pki["ca"], *pki["relay"])
-    sender = fast(peer.port, tls=TlsClient(tls_of(pki), "127.0.0.1", "cfg"))
+    sender = fast(peer.port, tls=TlsClient(tls_of(pki), "127.0.0.1", "cfg"), confirm_timeout=2.0)
     try:
         for i in range(5):
             sender.send(tick(i))
@@ -170,7 +170,9 @@ def test_the_sender_delivers_over_tls_and_is_confirmed_by_the_relays_close(pki):
     finally:
         sender.close()
         peer.close()
-    assert peer.data() == ticks(range(5))
+    # At least once, in order: a confirmation late on a loaded machine sends the same ticks again.
+    data = peer.data()
+    assert data.startswith(ticks(range(5))) and set(data.splitlines()) == set(ticks(range(5)).splitlines())
 
 
 def test_a_close_without_a_tls_close_is_no_confirmation(pki):
