@@ -260,38 +260,35 @@ class TlsConnection(ConfirmedConnection):
         raise ConnectionFailed("not taking data", "cannot send our TLS close")
 
     def _peer_closed(self):
-        # TLS data cannot be peeked at: read it. The relay sends nothing but session tickets, alerts, its close.
         try:
-            if not self.sock.pending() and not select.select([self.sock], [], [], 0)[0]:
-                return False
-            self.sock.setblocking(False)
-            return self.sock.recv(4096) == b""
-        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            return False
-        except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
-            return True
-        except ssl.SSLError as error:
-            raise ConnectionFailed(*self.client.explain(error)) from None
+            return self._read_end() is not None
         except OSError:
             return True
 
     def _peer_ended(self):
-        # Read, not unwrap(): only a read tells the relay's TLS close (SSLZeroReturnError, or b"") from a TCP
-        # end without one (SSLEOFError) for certain.
+        end = self._read_end()
+        if end == "dropped":
+            raise ConnectionFailed("closing connections", "the relay's side ended without a TLS close (stunnel "
+                                   "lost the relay behind it): nothing on this connection counts as delivered")
+        return end == "closed"
+
+    def _read_end(self):
+        """None while the relay's side is open, "closed" after its TLS close, "dropped" after a TCP end without
+        one; an alert raises ConnectionFailed."""
+        # TLS cannot be peeked at: read it (the relay sends only session tickets, alerts and its close). Only a
+        # read, not unwrap(), tells a TLS close (b"" or SSLZeroReturnError) from a TCP end (SSLEOFError).
         if not self.sock.pending() and not select.select([self.sock], [], [], 0)[0]:
-            return False
+            return None
         try:
             self.sock.setblocking(False)
             while self.sock.recv(4096):
-                pass  # the relay sends nothing; whatever comes is not the close
-            return True
+                pass  # whatever the relay sends is not its close
+            return "closed"
         except ssl.SSLZeroReturnError:
-            return True
+            return "closed"
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            return False
+            return None
         except ssl.SSLEOFError:
-            raise ConnectionFailed("closing connections", "the relay's side ended without a TLS close (stunnel "
-                                   "lost the relay behind it): nothing on this connection counts as delivered") \
-                from None
+            return "dropped"
         except ssl.SSLError as error:
             raise ConnectionFailed(*self.client.explain(error)) from None
