@@ -56,8 +56,10 @@ class Fleet:
         self.pki = os.path.join(self.folder, "pki")
         self.cluster_dir = os.path.join(self.folder, "cluster")
         self.ca = os.path.join(self.pki, "ca.crt")
-        self.tls_port, self.relay_port, self.front_port = _distinct_ports(3)
-        ports = _distinct_ports(3 * nodes, avoid={self.tls_port, self.relay_port, self.front_port})
+        # Free where the parts listen: in `netns` a port the host sees free may be another cluster's there.
+        probe = (lambda: call_in_netns(netns, free_port)) if netns else free_port
+        self.tls_port, self.relay_port, self.front_port = _distinct_ports(3, probe)
+        ports = _distinct_ports(3 * nodes, probe, avoid={self.tls_port, self.relay_port, self.front_port})
         self.cache_ports, self.query_ports, self.web_ports = ports[:nodes], ports[nodes:2 * nodes], ports[2 * nodes:]
         self.front_url = f"http://127.0.0.1:{self.front_port}"
         self.node_urls = [f"http://127.0.0.1:{port}" for port in self.web_ports]
@@ -251,10 +253,10 @@ def _answers(port):
         return False
 
 
-def _distinct_ports(count, avoid=()):
+def _distinct_ports(count, probe, avoid=()):
     ports = []
     while len(ports) < count:
-        port = free_port()
+        port = probe()
         if port not in ports and port not in avoid:
             ports.append(port)
     return ports
