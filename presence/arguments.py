@@ -87,6 +87,28 @@ def _add_report(commands):
     output.add_argument("--csv", action="store_true", help="with --homes: print CSV, one row a home")
     report.add_argument("--png", metavar="FILE", help="also draw a figure (needs matplotlib)")
 
+    def amount(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not 0 < value <= defaults.MAX_PRICE:  # also refuses nan and inf
+            raise argparse.ArgumentTypeError(f"{text!r} is not what a kWh costs: a number more than 0 and at most "
+                                             f"{defaults.MAX_PRICE:.0f}")
+        return value
+
+    def currency(text):
+        if not text.strip() or text != text.strip() or not text.isprintable() \
+                or len(text) > defaults.MAX_CURRENCY_LENGTH:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a currency to show after amounts, e.g. EUR, € or "
+                                             f"kr: 1 to {defaults.MAX_CURRENCY_LENGTH} printable characters")
+        return text
+
+    report.add_argument("--price", type=amount, metavar="AMOUNT",
+                        help="what one kWh costs, flat, for this run (default: report.tariff, else report.price)")
+    report.add_argument("--currency", type=currency, metavar="TEXT",
+                        help="shown after amounts, e.g. EUR, € or kr (default: report.currency)")
+
 
 def _share(text):
     try:

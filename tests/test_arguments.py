@@ -103,3 +103,26 @@ def test_a_bad_command_line_exits_with_the_usage_status_and_says_why_under_the_u
     assert code == exits.EX_USAGE != 2
     assert err.startswith("usage: presence_to_graphite.py")
     assert message in err.splitlines()[-1]
+
+
+def test_report_takes_a_flat_price_and_a_currency_which_default_to_the_config():
+    args = parse("report")
+    assert (args.price, args.currency) == (None, None)
+    args = parse("report", "--price", "0.3125", "--currency", "€")
+    assert (args.price, args.currency) == (0.3125, "€")
+    assert parse("report", "--price=12", "--currency=kr").price == 12.0
+
+
+@pytest.mark.parametrize("price", ["0", "-0.3", "nan", "inf", "1e7", "cheap", "0,30"])
+def test_a_price_not_above_0_or_not_a_finite_number_is_a_usage_error_that_shows_it(capsys, price):
+    code, err = usage_error(capsys, "report", f"--price={price}")
+    assert code == exits.EX_USAGE
+    assert (f"report: error: argument --price: {price!r} is not what a kWh costs: a number more than 0 and at "
+            "most 1000000") in err
+
+
+@pytest.mark.parametrize("currency", ["", " EUR", "EUR\n", "\x1b[2J", "EURO CENTS"])
+def test_a_currency_that_is_blank_long_or_has_control_characters_is_a_usage_error(capsys, currency):
+    code, err = usage_error(capsys, "report", f"--currency={currency}")
+    assert code == exits.EX_USAGE
+    assert f"report: error: argument --currency: {currency!r} is not a currency to show after amounts" in err

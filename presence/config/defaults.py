@@ -105,6 +105,16 @@ DEFAULT_ENERGY_UNIT = "kWh"
 DEFAULT_REPORT_FROM = "-7d"
 DEFAULT_REPORT_UNTIL = "now"
 TOGETHER_SHARE = 0.9
+# `report`'s money (issue 26): the most a kWh may cost in the configured currency (more is a typo: no
+# currency's kWh costs a million of it), the longest currency text (EUR, €, kr, US$), the days of the week
+# in the config's and the JSON's spelling (0 = Monday), and the most periods a tariff may list (one an
+# hour of the week); a day and the week in minutes.
+MAX_PRICE = 1_000_000.0
+MAX_CURRENCY_LENGTH = 8
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_TARIFF_PERIODS = 168
+MINUTES_PER_DAY = 1440
+MINUTES_PER_WEEK = 7 * MINUTES_PER_DAY
 
 # `discover --watch`: seconds between sweeps, and the sweeps without a reply (re-probes included)
 # after which a listed device counts as gone.

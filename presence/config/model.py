@@ -161,8 +161,35 @@ class GraphiteConfig:
 
 
 @dataclass(frozen=True)
+class TariffPeriod:
+    """One period of `report.tariff`: `price` per kWh from minute `start` to minute `end` (0..1440) of the local
+    day on `days` (0 = Monday); an `end` not after `start` runs past midnight into the next day."""
+
+    start: int
+    end: int
+    price: float
+    days: frozenset = frozenset(range(7))
+
+    def spans(self):
+        """The (start, end) minutes of the local week it covers (0 = Monday 00:00), in order, none past midnight."""
+        spans = []
+        for day in self.days:
+            base, next_day = day * defaults.MINUTES_PER_DAY, (day + 1) % 7 * defaults.MINUTES_PER_DAY
+            if self.start < self.end:
+                spans.append((base + self.start, base + self.end))
+                continue
+            spans.append((base + self.start, base + defaults.MINUTES_PER_DAY))
+            if self.end:
+                spans.append((next_day, next_day + self.end))
+        return sorted(spans)
+
+
+@dataclass(frozen=True)
 class ReportConfig:
-    """Where `report` reads the household's electricity; `power` and `energy_counter` exclude each other."""
+    """Where `report` reads the household's electricity; `power` and `energy_counter` exclude each other.
+
+    `price` is a kWh's flat price, and the price of the hours `tariff` (TariffPeriods) leaves out.
+    """
 
     render_url: str = None
     power: str = None
@@ -170,6 +197,9 @@ class ReportConfig:
     energy_unit: str = defaults.DEFAULT_ENERGY_UNIT
     timezone: str = None
     timeout: float = defaults.DEFAULT_REPORT_TIMEOUT
+    price: float = None
+    currency: str = None
+    tariff: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from presence.config import defaults
 from presence.config.checker import describe
 from presence.config.model import (GraphiteConfig, GraphiteTls, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
                                    WifiConfig, shown)
+# The tariff is read beside the week it prices (that module imports numpy only when it prices a report).
+from presence.report.money import read_tariff
 
 TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "state_save_interval", "people",
             "ignore_macs", "metrics", "report", "mqtt"}
@@ -17,7 +19,8 @@ METRICS_KEYS = {"guest_devices", "seconds_since_seen"}
 _HA_KEYS = {"url", "token_env", "poll_interval", "timeout", "stale_after", "ca_bundle"}
 _GRAPHITE_KEYS = {"host", "port", "prefix", "send_interval", "spool_max_mb", "render_url", "tls"}
 _GRAPHITE_TLS_KEYS = {"ca", "cert", "key", "server_name"}
-_REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezone", "timeout"}
+_REPORT_KEYS = {"render_url", "power", "energy_counter", "energy_unit", "timezone", "timeout", "price", "currency",
+                "tariff"}
 _MQTT_KEYS = {"host", "port", "tls", "ca_file", "verify_tls", "username", "password_env", "client_id",
               "discovery_prefix", "base_topic"}
 _TOPIC = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*")
@@ -249,9 +252,33 @@ def report_section(check, raw, graphite):
         timezone = check.time_zone(timezone, "report.timezone")
     timeout = check.number(section.get("timeout", defaults.DEFAULT_REPORT_TIMEOUT), "report.timeout",
                            defaults.MIN_REPORT_TIMEOUT, defaults.MAX_REPORT_TIMEOUT, unit=" s")
+    price = section.get("price")
+    if price is not None:
+        price = _price(check, price)
     return ReportConfig(render_url=render_url or graphite.render_url, power=targets.get("power"),
                         energy_counter=targets.get("energy_counter"), energy_unit=unit, timezone=timezone,
-                        timeout=timeout or defaults.DEFAULT_REPORT_TIMEOUT)
+                        timeout=timeout or defaults.DEFAULT_REPORT_TIMEOUT, price=price,
+                        currency=_currency(check, section.get("currency")),
+                        tariff=read_tariff(check, section.get("tariff"), section.get("price") is not None))
+
+
+def _price(check, value):
+    """`report.price`: what one kWh costs, more than 0 and up to MAX_PRICE; else None."""
+    price = check.number(value, "report.price", 0, defaults.MAX_PRICE)
+    if price == 0:
+        check.fail("report.price", "must be more than 0: what one kWh costs")
+        return None
+    return price
+
+
+def _currency(check, value):
+    """`report.currency`, the text shown after an amount (EUR, €, kr), or None."""
+    if value is not None and (not isinstance(value, str) or not value.strip() or value != value.strip()
+                              or not value.isprintable() or len(value) > defaults.MAX_CURRENCY_LENGTH):
+        check.fail("report.currency", f"must be the currency shown after an amount, e.g. EUR, € or kr: 1 to "
+                                      f"{defaults.MAX_CURRENCY_LENGTH} printable characters, not {describe(value)}")
+        return None
+    return value
 
 
 def ignore_macs_section(check, raw):
