@@ -61,3 +61,28 @@ FLEET_MEDIAN_CONFIDENCE = 0.95
 # How often (s) the thread analysing a batch hands the interpreter to the one reading the next (Python's
 # default is 5 ms).
 FLEET_SWITCH_INTERVAL = 0.0005
+
+# Intervals (presence.report.bootstrap, issue 26): whole days resampled this many times, with a fixed seed (the
+# same data gives the same report), this many replicates at a time (a year's hours times this many int32 is
+# the peak); an interval needs this many effective days, else the figure is said to be uncertain instead.
+BOOTSTRAP_REPLICATES = 1000
+BOOTSTRAP_SEED = 26
+BOOTSTRAP_CHUNK = 100
+MIN_INTERVAL_DAYS = 7
+# A year, for the cost of a load a year long.
+HOURS_PER_YEAR = 8760
+# Waste (presence.report.waste): nobody home and more than WASTE_ABOVE_W over the always-on load (a fridge's
+# compressor or a router is less, an oven, heater, dryer or iron more), stretches joined across gaps of up
+# to WASTE_GAP_S (a thermostat's off-cycle) and counted from WASTE_MIN_S; the WASTE_TOP largest are listed.
+WASTE_ABOVE_W = 200
+WASTE_GAP_S = 600
+WASTE_MIN_S = 900
+WASTE_TOP = 10
+# The trend (presence.report.trend): a change at a week's start compares up to CHANGE_WINDOW_DAYS either side,
+# needs CHANGE_SIDE_DAYS with data on each, CHANGE_REPLICATES resamples for its standard error, and must be at
+# least CHANGE_MIN_W and CHANGE_MIN_SHARE of the level before (a real but trivial change is not news).
+CHANGE_WINDOW_DAYS = 28
+CHANGE_SIDE_DAYS = 10
+CHANGE_REPLICATES = 200
+CHANGE_MIN_W = 10
+CHANGE_MIN_SHARE = 0.1

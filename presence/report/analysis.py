@@ -1,143 +1,91 @@
 """Occupancy against electricity: pure arithmetic over series already on one grid (no I/O, no clock).
 
-Every figure comes from one pass that groups the bins by (local hour, weekend, anyone home, who is
-home): the sums of power per group are enough for the energy split, the profiles and the fit.
+numpy float64 arrays a bin long (NaN: unknown). The split of energy, the profiles and the normal equations of
+the fit are sums over bins, by local hour (np.bincount); the figures a user acts on, with their intervals,
+money, waste and trend, are in presence.report.insight.
 """
 
 import math
-from array import array
-from functools import lru_cache
-from itertools import repeat
-from datetime import datetime, timezone
+from datetime import datetime
+
+import numpy as np
 
 from presence.config import defaults, report_defaults
+from presence.report.calendar import local_clock
 from presence.report.fit import solve_normal
-from presence.report.series import hourly_means
-
-WEEKEND = (5, 6)
-
-
-# The homes of one study share the grid and the zone: their clocks are computed once.
-@lru_cache(maxsize=4)
-def local_clock(grid, tz):
-    """(hour of day, is weekend) on the household's clock for every bin, DST days included (bytes)."""
-    offsets = {}
-    hours, weekends = bytearray(grid.count), bytearray(grid.count)
-    for index in range(grid.count):
-        stamp = grid.start + index * grid.step
-        block = stamp // 900
-        offset = offsets.get(block)
-        if offset is None:
-            moment = datetime.fromtimestamp(block * 900, timezone.utc)
-            offset = offsets[block] = int(tz.utcoffset(moment.astimezone(tz)).total_seconds())
-        local = stamp + offset
-        hours[index] = local // 3600 % 24
-        weekends[index] = (local // 86400 + 3) % 7 in WEEKEND
-    return bytes(hours), bytes(weekends)
-
-
-def group_bins(power, anyone, people, hours, weekends):
-    """{(hour, weekend, anyone, who): [bins, bins with power, sum W, sum W^2, id]} and each bin's group id."""
-    groups, ids = {}, array("l")
-    whos = zip(*people) if people else repeat(())
-    for p, a, hour, weekend, who in zip(power, anyone, hours, weekends, whos):
-        key = (hour, weekend, a, who if a is not None else ())
-        stats = groups.get(key)
-        if stats is None:
-            stats = groups[key] = [0, 0, 0.0, 0.0, len(groups)]
-        ids.append(stats[4])
-        stats[0] += 1
-        if p is not None:
-            stats[1] += 1
-            stats[2] += p
-            stats[3] += p * p
-    return groups, ids
+from presence.report.insight import insight
+from presence.report.series import clock_hours, floats
 
 
 def idle_load(power, grid, percentile, coverage):
     """The `percentile`-th percentile of hourly mean power over clock hours with enough data."""
-    means = [mean for _, mean in hourly_means(power, grid, coverage) if mean is not None]
-    if not means:
+    _, means = clock_hours(power, grid, coverage)
+    means = means[np.isfinite(means)]
+    if not len(means):
         return None, 0
-    means.sort()
-    rank = (len(means) - 1) * percentile / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return means[low] + (means[high] - means[low]) * (rank - low), len(means)
+    return float(np.percentile(means, percentile)), len(means)
 
 
 def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDLE_PERCENTILE,
-            idle_coverage=report_defaults.IDLE_HOUR_COVERAGE):
+            idle_coverage=report_defaults.IDLE_HOUR_COVERAGE, pricing=None, with_insight=True):
     """The report's figures as a dict whose keys end in their unit (`_kwh`, `_w`, `_h`, `_pct`).
 
-    `people` is `{key: values}`; a person's None while `anyone` is known counts as not home (the
-    person was not configured then). Presence values are the share of the bin spent home.
+    `people` is `{key: values}`; a person's unknown value while `anyone` is known counts as not home (the
+    person was not configured then). Presence values are the share of the bin spent home. `with_insight` adds
+    presence.report.insight's figures (priced with `pricing`, presence.report.money.Pricing, when given).
     """
     keys_ = list(people)
-    hours, weekends = local_clock(grid, tz)
-    groups, bin_groups = group_bins(power, anyone, [people[k] for k in keys_], hours, weekends)
-    hour_s = grid.step / 3600
-    sums = _Sums(len(keys_))
-    for (hour, weekend, a, who), stats in groups.items():
-        sums.add(hour, weekend, a, [0.0 if x is None else x for x in who], stats, hour_s)
+    power, anyone = floats(power), floats(anyone)
+    clock = local_clock(grid, tz)
+    known_a = np.isfinite(anyone)
+    who = [np.where(known_a, np.nan_to_num(floats(people[k]), nan=0.0), 0.0) for k in keys_]
+    sums = Sums(grid, power, anyone, who, clock)
     idle_w, idle_hours = idle_load(power, grid, idle_percentile, idle_coverage)
-    fit = _fit(groups, bin_groups, power, keys_)
-    return {
+    fit = _fit(power, anyone, who, clock.hour, keys_)
+    result = {
         "period": {"start": _iso(grid.start, tz), "end": _iso(grid.start + grid.count * grid.step, tz),
-                   "hours_h": grid.count * hour_s, "step_s": grid.step, "time_zone": str(tz)},
+                   "hours_h": grid.count * sums.hour_s, "step_s": grid.step, "time_zone": str(tz)},
         "coverage": {"power_pct": _pct(sums.power_bins, grid.count),
                      "presence_pct": _pct(sums.presence_bins, grid.count),
                      "both_pct": _pct(sums.both_bins, grid.count)},
         "energy": sums.energy(),
-        "by_people_home": sums.by_count(),
+        "by_people_home": sums.by_count(who),
         "idle": _idle(idle_w, idle_hours, sums, idle_percentile),
         "people": _people(keys_, sums, fit),
         "caveats": _caveats(keys_, sums, fit),
-        "profile": sums.profile(),
-        "fit": {"residual_w": fit["residual_w"], "lag1_autocorrelation": fit["rho"],
-                "bins": fit["bins"]},
+        "profile": sums.profile(anyone, clock),
+        "fit": {"residual_w": fit["residual_w"], "lag1_autocorrelation": fit["rho"], "bins": fit["bins"]},
     }
+    if with_insight:
+        result.update(insight(grid, power, anyone, clock, tz, result, pricing,
+                              idle_percentile=idle_percentile, idle_coverage=idle_coverage))
+    return result
 
 
-class _Sums:
-    """Running totals over the groups; Wh and hours, split as the bins' presence shares say."""
+class Sums:
+    """Totals over the bins; Wh and hours split as the bins' presence shares say."""
 
-    def __init__(self, people):
-        self.power_bins = self.presence_bins = self.both_bins = 0
-        self.total_wh = self.empty_wh = self.occupied_wh = self.unknown_wh = 0.0
-        self.empty_h = self.occupied_h = 0.0
-        self.home_h = [0.0] * people
-        self.together_h = [[0.0] * people for _ in range(people)]
-        self.count = {}
-        self.hourly = {(weekend, hour): [0.0, 0.0, 0.0, 0.0] for weekend in (False, True) for hour in range(24)}
-
-    def add(self, hour, weekend, a, who, stats, hour_s):
-        bins, with_power, sum_w = stats[:3]
-        wh = sum_w * hour_s
-        self.power_bins += with_power
-        self.total_wh += wh
-        profile = self.hourly[(weekend, hour)]
-        profile[2] += sum_w * hour_s
-        profile[3] += with_power * hour_s
-        if a is None:
-            self.unknown_wh += wh
-            return
-        self.presence_bins += bins
-        self.both_bins += with_power
-        profile[0] += a * bins * hour_s
-        profile[1] += bins * hour_s
-        for i, x in enumerate(who):
-            self.home_h[i] += x * bins * hour_s
-            for j in range(i + 1, len(who)):
-                self.together_h[i][j] += min(x, who[j]) * bins * hour_s
-        self.empty_wh += wh * (1 - a)
-        self.occupied_wh += wh * a
-        self.empty_h += with_power * hour_s * (1 - a)
-        self.occupied_h += with_power * hour_s * a
-        slot = self.count.setdefault(round(sum(who)), [0.0, 0.0])
-        slot[0] += with_power * hour_s
-        slot[1] += wh
+    def __init__(self, grid, power, anyone, who, clock):
+        self.hour_s = grid.step / 3600
+        self.power, self.anyone = power, anyone
+        self.known_p, self.known_a = np.isfinite(power), np.isfinite(anyone)
+        both = self.both = self.known_p & self.known_a
+        self.power_bins, self.presence_bins, self.both_bins = (int(self.known_p.sum()), int(self.known_a.sum()),
+                                                               int(both.sum()))
+        p = np.where(self.known_p, power, 0.0)
+        a = np.where(both, anyone, 0.0)
+        self.total_wh = float(p.sum()) * self.hour_s
+        self.unknown_wh = float(p[~self.known_a].sum()) * self.hour_s
+        self.empty_wh = float((p * (1 - a))[both].sum()) * self.hour_s
+        self.occupied_wh = float((p * a)[both].sum()) * self.hour_s
+        self.empty_h = float((1 - a)[both].sum()) * self.hour_s
+        self.occupied_h = float(a[both].sum()) * self.hour_s
+        self.home_h = [float(x.sum()) * self.hour_s for x in who]
+        self.together_h = [[float(np.minimum(x, y).sum()) * self.hour_s if j > i else 0.0
+                            for j, y in enumerate(who)] for i, x in enumerate(who)]
 
     def energy(self):
+        """The energy split: total, while nobody was home, while someone was (kWh, shares, hours, means)."""
         measured = self.empty_wh + self.occupied_wh
         return {"total_kwh": self.total_wh / 1000, "empty_kwh": self.empty_wh / 1000,
                 "occupied_kwh": self.occupied_wh / 1000, "unknown_occupancy_kwh": self.unknown_wh / 1000,
@@ -148,58 +96,72 @@ class _Sums:
                 "mean_occupied_w": _ratio(self.occupied_wh, self.occupied_h)}
 
     def power_bins_h(self):
-        return sum(slot[3] for slot in self.hourly.values())
+        """Hours with power data."""
+        return self.power_bins * self.hour_s
 
-    def by_count(self):
-        return [{"people_home": n, "hours_h": h, "mean_w": _ratio(wh, h), "energy_kwh": wh / 1000}
-                for n, (h, wh) in sorted(self.count.items())]
+    def by_count(self, who):
+        """Mean power by how many people were home (each bin's sum of shares, rounded)."""
+        if not who:
+            count = np.zeros(len(self.power), dtype=np.int64)
+        else:
+            count = np.rint(np.sum(who, axis=0)).astype(np.int64)
+        rows = []
+        for n in np.unique(count[self.known_a]):
+            chosen = self.both & (count == n)
+            hours = float(chosen.sum()) * self.hour_s
+            wh = float(self.power[chosen].sum()) * self.hour_s
+            rows.append({"people_home": int(n), "hours_h": hours, "mean_w": _ratio(wh, hours), "energy_kwh": wh / 1000})
+        return rows
 
-    def profile(self):
+    def profile(self, anyone, clock):
+        """By hour of day, weekdays and weekends apart: how often someone is home, and the mean power."""
+        slot = clock.weekend.astype(np.int64) * 24 + clock.hour
+        home = np.bincount(slot[self.known_a], weights=anyone[self.known_a], minlength=48)
+        known = np.bincount(slot[self.known_a], minlength=48)
+        watts = np.bincount(slot[self.known_p], weights=self.power[self.known_p], minlength=48)
+        with_power = np.bincount(slot[self.known_p], minlength=48)
         return {("weekend" if weekend else "weekday"): [
-            {"hour": hour, "someone_home_pct": _pct(self.hourly[(weekend, hour)][0], self.hourly[(weekend, hour)][1]),
-             "mean_w": _ratio(self.hourly[(weekend, hour)][2], self.hourly[(weekend, hour)][3])}
-            for hour in range(24)] for weekend in (False, True)}
+            {"hour": hour, "someone_home_pct": _pct(float(home[weekend * 24 + hour]), int(known[weekend * 24 + hour])),
+             "mean_w": _ratio(float(watts[weekend * 24 + hour]), int(with_power[weekend * 24 + hour]))}
+            for hour in range(24)] for weekend in (0, 1)}
 
 
-def _fit(groups, bin_groups, power, people):
+def _fit(power, anyone, who, hours, people):
     """Least squares of power on: per local hour, home empty / occupied (shares), plus each person.
 
     The hour-by-occupancy columns take up what happens whenever anyone is home at that hour (cooking
     at 19:00), so a person's coefficient is what changes when that person is home as well.
     """
     names = [("empty", h) for h in range(24)] + [("occupied", h) for h in range(24)] + [("person", k) for k in people]
+    rows = np.isfinite(power) & np.isfinite(anyone)
+    p, a, hour = power[rows], anyone[rows], hours[rows].astype(np.int64)
+    xs = [x[rows] for x in who]
+    columns = [(1 - a, 0), (a, 24)]
     size = len(names)
-    xtx = [[0.0] * size for _ in range(size)]
-    xty = [0.0] * size
-    rows = {}
-    bins = 0
-    for key, (_, n, sum_w, _, _) in groups.items():
-        hour, _, a, who = key
-        if a is None or not n:
-            continue
-        row = {hour: 1 - a, 24 + hour: a}
-        row.update({48 + i: x for i, x in enumerate(who) if x})
-        rows[key] = row
-        bins += n
-        for i, xi in row.items():
-            xty[i] += xi * sum_w
-            for j, xj in row.items():
-                xtx[i][j] += n * xi * xj
-    coefficients, inverse, kept = solve_normal(xtx, xty, names)
-    fitted = [None] * len(groups)
-    for key, row in rows.items():
-        fitted[groups[key][4]] = sum(coefficients.get(names[i], 0.0) * x for i, x in row.items())
-    sse, lagged, previous = 0.0, 0.0, None
-    for p, group in zip(power, bin_groups):
-        value = fitted[group]
-        if p is None or value is None:
-            previous = None
-            continue
-        residual = p - value
-        sse += residual * residual
-        if previous is not None:
-            lagged += residual * previous
-        previous = residual
+    xtx, xty = np.zeros((size, size)), np.zeros(size)
+    for first, (u, at) in enumerate(columns):
+        xty[at:at + 24] = np.bincount(hour, weights=u * p, minlength=24)
+        for v, other in columns[first:]:
+            block = np.bincount(hour, weights=u * v, minlength=24)
+            xtx[at + np.arange(24), other + np.arange(24)] = block
+            xtx[other + np.arange(24), at + np.arange(24)] = block
+        for i, x in enumerate(xs):
+            cross = np.bincount(hour, weights=u * x, minlength=24)
+            xtx[at:at + 24, 48 + i] = xtx[48 + i, at:at + 24] = cross
+    for i, x in enumerate(xs):
+        xty[48 + i] = float(x @ p)
+        for j in range(i, len(xs)):
+            xtx[48 + i, 48 + j] = xtx[48 + j, 48 + i] = float(x @ xs[j])
+    coefficients, inverse, kept = solve_normal(xtx.tolist(), xty.tolist(), names)
+    beta = np.array([coefficients.get(name, 0.0) for name in names])
+    fitted = beta[:24][hour] * (1 - a) + beta[24:48][hour] * a
+    for i, x in enumerate(xs):
+        fitted += beta[48 + i] * x
+    residual = np.full(len(power), np.nan)
+    residual[rows] = p - fitted
+    sse = float(np.nansum(residual * residual))
+    lagged = float(np.nansum(residual[1:] * residual[:-1]))
+    bins = int(rows.sum())
     dof = bins - len(kept)
     variance = sse / dof if dof > 0 else float("nan")
     rho = lagged / sse if sse > 0 else 0.0

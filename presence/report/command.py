@@ -14,7 +14,7 @@ from presence.config import defaults, report_defaults
 from presence.report.analysis import analyse
 from presence.report.fetch import FetchError, fetch_all
 from presence.report.output import as_json, as_table
-from presence.report.series import common_grid, counter_power, on_grid
+from presence.report.series import common_grid, counter_power, has_data, on_grid
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,21 @@ def report_targets(config, power=None, energy_counter=None):
     return targets, is_counter
 
 
-def build_report(config, series, start, end, tz, is_counter):
+def report_pricing(config, args):
+    """The run's prices (--price over report.tariff over report.price), or None; raises ReportError."""
+    from presence.report.money import pricing
+
+    try:
+        return pricing(config.report, getattr(args, "price", None), getattr(args, "currency", None))
+    except ValueError as error:
+        raise ReportError(str(error), exits.EX_CONFIG) from None
+
+
+def build_report(config, series, start, end, tz, is_counter, pricing=None, insight=True):
     """Series from the render API into the report's figures (pure: no I/O, no clock)."""
     for name, flag in (("electricity", "--energy-counter" if is_counter else "--power"),
                        ("anyone_home", "graphite.prefix")):
-        if not any(value is not None for value in series[name].values):
+        if not has_data(series[name].values):
             raise ReportError(f"Graphite has no data for {series[name].target!r} in this period: check the "
                               f"metric name ({flag}) and the period")
     grid = common_grid(series.values(), start, end, report_defaults.REPORT_MIN_STEP)
@@ -112,7 +122,7 @@ def build_report(config, series, start, end, tz, is_counter):
     anyone = on_grid(series["anyone_home"], grid)
     people = {p.key: on_grid(series[f"person:{p.key}"], grid) for p in config.people}
     result = analyse(grid, power, anyone, people, tz, report_defaults.IDLE_PERCENTILE,
-                     report_defaults.IDLE_HOUR_COVERAGE)
+                     report_defaults.IDLE_HOUR_COVERAGE, pricing, insight)
     if counter:
         result["counter"] = counter
         result["energy"]["total_kwh"] += counter["in_gaps_kwh"]
@@ -158,17 +168,18 @@ def run_report(config, args, now, out):
     try:
         render_url, (start, end, step, tz) = report_request(config, args, now)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
+        pricing = report_pricing(config, args)
         began = time.monotonic()
         series = fetch_all(render_url, targets, start, end, step, config.report.timeout)
         fetched = time.monotonic()
-        result, arrays = build_report(config, series, start, end, tz, is_counter)
+        result, arrays = build_report(config, series, start, end, tz, is_counter, pricing)
         log.debug("report: fetched %d series (%d points) in %.2f s; analysed in %.2f s", len(series),
                   sum(len(s.values) for s in series.values()), fetched - began, time.monotonic() - fetched)
     except (ReportError, FetchError) as error:
         log.error("report: %s", error)
         return getattr(error, "status", exits.EX_FAILURE)
     names = {p.key: p.name for p in config.people}
-    out.write(as_json(result) + "\n" if args.json else as_table(result, names))
+    out.write(as_json(result) + "\n" if args.json else as_table(result, names, pricing))
     if args.png:
         from presence.report.plot import draw
         draw(args.png, result, *arrays)

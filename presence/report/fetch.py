@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import numpy as np
+
 from presence.net import web
 from presence.config import defaults, report_defaults
 from presence.safe_text import safe
@@ -45,12 +47,12 @@ class WrongShape(FetchError):
 
 @dataclass(frozen=True)
 class Series:
-    """Values at `start`, `start + step`, ...; None where Graphite has no point."""
+    """Values at `start`, `start + step`, ... (float64); NaN where Graphite has no point."""
 
     target: str
     start: int
     step: int
-    values: list
+    values: object
     # Values that were not finite numbers (NaN, infinity) or absurdly large: they are gaps in `values`.
     dropped: int = 0
 
@@ -141,11 +143,13 @@ def _number(text, target):
         raise WrongShape(f"the render API answered {shown!r} for {target!r}, which is not a number") from None
 
 
-def _finite(values):
-    """(values with NaN, infinities and absurd magnitudes as None, how many there were)."""
-    kept = [None if value is not None and not abs(value) < report_defaults.MAX_RENDER_VALUE else value
-            for value in values]
-    return kept, sum(1 for value in values if value is not None) - sum(1 for value in kept if value is not None)
+def _finite(numbers, known):
+    """(numbers with NaN, infinities and absurd magnitudes as NaN, how many of the `known` ones those were)."""
+    limit = report_defaults.MAX_RENDER_VALUE
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(numbers) < limit)
+    numbers[bad] = np.nan
+    return numbers, known - len(numbers) + int(bad.sum())
 
 
 def parse_raw(text, target, start, end, step):
@@ -173,18 +177,19 @@ def raw_line(line, start, end, target=None):
 
 
 def raw_values(text, target):
-    """(the values of a raw line, how many were not finite or absurdly large): None for graphite's None."""
+    """(a raw line's values as float64, NaN for None and for what is not finite or too large; how many were that)."""
     if not text:
-        return [], 0
-    limit = report_defaults.MAX_RENDER_VALUE
+        return np.empty(0), 0
+    expected = text.count(",") + 1
+    # In C, and 8 bytes a value instead of a float object's 32: a 1,000-home report parses 160 million of them.
     try:
-        # In C, three times faster than a call a value: a 1,000-home report parses 160 million of them.
-        numbers = list(map(float, text.replace("None", "nan").split(",")))
-    except ValueError:
-        numbers = [_number(value, target) for value in text.split(",")]  # raises, quoting the culprit
-    # NaN compares false: graphite's None and every non-finite value become gaps here.
-    values = [number if -limit < number < limit else None for number in numbers]
-    return values, values.count(None) - text.count("None")
+        numbers = np.fromstring(text.replace("None", "nan"), sep=",")
+    except ValueError:  # where warnings are errors: numpy's "could not be read to its end"
+        numbers = None
+    if numbers is None or len(numbers) != expected:
+        # numpy stops at a value it cannot read: one by one, _number quotes the culprit.
+        numbers = np.array([math.nan if v is None else v for v in (_number(value, target) for value in text.split(","))])
+    return _finite(numbers, expected - text.count("None"))
 
 
 def _first_line(text):
@@ -210,8 +215,8 @@ def parse_json(answer, target, start, end, step):
     _checked(target, first, native, len(points), start, end)
     if any(stamp != first + index * native for index, (_, stamp) in enumerate(points)):
         raise WrongShape(f"the render API answered datapoints for {target!r} that are not evenly spaced")
-    values, dropped = _finite([None if value is None else _float(value) for value, _ in points])
-    return Series(target, first, native, values, dropped)
+    numbers = np.array([math.nan if value is None else _float(value) for value, _ in points], dtype=np.float64)
+    return Series(target, first, native, *_finite(numbers, sum(1 for value, _ in points if value is not None)))
 
 
 def _is_point(point):

@@ -3,6 +3,7 @@
 import json
 import math
 
+from presence.report.output_insight import insight_lines
 from presence.safe_text import safe
 
 
@@ -29,8 +30,8 @@ def number(value, unit="", digits=0, sign=False):
     return f"{text} {unit}".rstrip() if unit else text
 
 
-def as_table(result, names):
-    """`names` maps person keys to display names."""
+def as_table(result, names, pricing=None):
+    """`names` maps person keys to display names; `pricing` (presence.report.money.Pricing) shows money."""
     period, cover, energy, idle = result["period"], result["coverage"], result["energy"], result["idle"]
     lines = [
         f"Presence and electricity, {period['start'][:16]} to {period['end'][:16]} ({safe(period['time_zone'])}): "
@@ -79,4 +80,5 @@ def as_table(result, names):
         lines.append(f"{weekday['hour']:02d}:00{number(weekday['someone_home_pct'], '%'):>24}"
                      f"{number(weekday['mean_w'], 'W'):>12}{number(weekend['someone_home_pct'], '%'):>26}"
                      f"{number(weekend['mean_w'], 'W'):>12}")
+    lines += insight_lines(result, pricing, number)
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ import pytest
 from presence.config.model import ConfigError
 from presence.config.load import parse_config
 from presence.report.command import ReportError, household_zone, parse_when
-from presence.report.analysis import idle_load, local_clock
+from presence.report.analysis import idle_load
 from presence.report.series import Grid
 from tests.conftest import make_config
 
@@ -34,15 +34,6 @@ def test_zone_from_config_then_tz_then_system():
     assert str(household_zone(None, {"TZ": ":Asia/Tokyo"})) == "Asia/Tokyo"
     assert str(household_zone("Not/AZone", {"TZ": "Asia/Tokyo"})) == "Asia/Tokyo"
     assert household_zone(None, {}).utcoffset(datetime(2026, 1, 1)) is not None
-
-
-def test_local_clock_repeats_two_oclock_when_summer_time_ends():
-    start = int(datetime(2026, 10, 25, tzinfo=BERLIN).timestamp())
-    hours, weekends = local_clock(Grid(start, 3600, 25), BERLIN)
-    assert list(hours) == [0, 1, 2, 2] + list(range(3, 24))
-    assert all(weekends)  # a Sunday
-    spring = int(datetime(2026, 3, 29, tzinfo=BERLIN).timestamp())
-    assert list(local_clock(Grid(spring, 3600, 23), BERLIN)[0]) == [0, 1] + list(range(3, 24))
 
 
 def test_idle_is_a_low_percentile_of_well_covered_hourly_means():

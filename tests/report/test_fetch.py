@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.report import listed
+
 from presence.report import fetch as report_fetch
 from presence.config.load import parse_config
 from presence.report.command import run_report
@@ -172,7 +174,9 @@ def test_the_command_ends_in_time_without_a_traceback(tmp_path):
     ("x,60,240,60|inf,-inf,2\n", [None, None, 2.0], 2),
 ])
 def test_raw_non_finite_values_are_counted_gaps(text, values, dropped):
-    assert parse_raw(text, "x", 60, 240, 60) == Series("x", 60, 60, values, dropped)
+    series = parse_raw(text, "x", 60, 240, 60)
+    assert (series.target, series.start, series.step, listed(series.values), series.dropped) == \
+        ("x", 60, 60, values, dropped)
 
 
 @pytest.mark.parametrize("text", ["x,60,240,0|1\n", "x,60,240,60|" + ",".join(["1"] * 10) + "\n",

@@ -83,8 +83,8 @@ def test_the_hour_of_day_table_has_one_row_per_hour_with_weekdays_and_weekends_s
     result["profile"]["weekend"][5]["mean_w"] = None
     rows = as_table(result, {}).splitlines()
     header = rows.index(next(row for row in rows if row.startswith("Hour")))
-    hours = rows[header + 1:]
-    assert [row[:5] for row in hours] == [f"{hour:02d}:00" for hour in range(24)]
+    hours = rows[header + 1:header + 25]
+    assert [row[:5] for row in hours] == [f"{hour:02d}:00" for hour in range(24)] and rows[header + 25] == ""
     assert hours[19].split() == ["19:00", "100", "%", "400", "W", "100", "%", "400", "W"]
     assert hours[5].split() == ["05:00", "0", "%", "-", "0", "%", "-"]
     assert hours[3].split() == ["03:00", "0", "%", "100", "W", "0", "%", "100", "W"]

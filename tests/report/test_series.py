@@ -3,6 +3,7 @@
 import pytest
 
 from presence.report.fetch import Series
+from tests.report import listed
 from presence.report.series import Grid, common_grid, counter_power, hourly_means, on_grid
 
 
@@ -14,21 +15,21 @@ def test_grid_takes_the_coarsest_step_and_aligns_to_it():
 
 def test_same_step_series_are_shifted_into_place_with_gaps_as_none():
     grid = Grid(600, 60, 5)
-    assert on_grid(Series("a", 720, 60, [1.0, None, 3.0, 4.0, 5.0]), grid) == [None, None, 1.0, None, 3.0]
-    assert on_grid(Series("a", 480, 60, [7.0, 8.0, 9.0]), grid) == [9.0, None, None, None, None]
+    assert listed(on_grid(Series("a", 720, 60, [1.0, None, 3.0, 4.0, 5.0]), grid)) == [None, None, 1.0, None, 3.0]
+    assert listed(on_grid(Series("a", 480, 60, [7.0, 8.0, 9.0]), grid)) == [9.0, None, None, None, None]
 
 
 def test_finer_series_are_averaged_over_their_known_points():
     grid = Grid(0, 60, 3)
     series = Series("a", 0, 20, [1.0, 2.0, 3.0, None, None, None, 10.0, None, 20.0])
-    assert on_grid(series, grid) == [2.0, None, 15.0]
+    assert listed(on_grid(series, grid)) == [2.0, None, 15.0]
 
 
 def test_counter_turns_into_watts_across_reset_glitch_and_gap():
     # kWh readings every 5 minutes: 1 kWh per step is 12 kW.
     readings = [10.0, 11.0, 12.0, 0.5, 1.5, 1.4, 2.4, None, None, 5.4, 6.4]
     watts, in_gaps_wh, resets = counter_power(readings, 300, 1000.0)
-    assert watts == [None, 12000, 12000, 6000, 12000, None, 12000, None, None, None, 12000]
+    assert listed(watts) == [None, 12000, 12000, 6000, 12000, None, 12000, None, None, None, 12000]
     assert in_gaps_wh == pytest.approx(3000)
     assert resets == 1
 

@@ -17,6 +17,7 @@ from presence.report.homes.output import as_csv, as_study_table
 from presence.report.homes.pattern import (ANYONE, ELECTRICITY, HomePattern, PatternError, batches,
                                            check_template, electricity_of)
 from presence.report.homes.summary import OK, TOO_LITTLE, UNREADABLE, summarise
+from presence.report.series import has_data
 from presence.report.output import as_json
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,12 @@ def _missing(home, found, metric):
     elif len(electricity) > 1:
         why.append(f"{metric!r} matches {len(electricity)} series: name exactly one (or combine them, e.g. "
                    "sumSeries(...))")
-    elif not any(value is not None for value in electricity[0].values):
+    elif not has_data(electricity[0].values):
         why.append(f"no electricity data in this period ({metric!r})")
     anyone = found[ANYONE]
     if not home.has_presence or not anyone:
         why.append(f"no presence series: nothing at {home.path}.presence.{ANYONE}")
-    elif not any(value is not None for value in anyone[0].values):
+    elif not has_data(anyone[0].values):
         why.append("no presence data in this period")
     return why
 
