@@ -1,13 +1,18 @@
-"""`report --png`: one figure with the hour-of-day profile, the power distribution and the timeline.
+"""`report --png`: one figure with the hour-of-week heat map, the weekly trend, the timeline with the waste periods,
+the hour-of-day profile and the power distribution.
 
-matplotlib is optional: only this module imports it, and only when a figure is asked for.
+matplotlib is optional: only this module (and plot_insight, which it imports) use it, and only when a figure is
+asked for.
 """
 
 import importlib
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from presence.report.series import hourly_means
+import numpy as np
+
+from presence.report import plot_insight
+
+TIMELINE = "Power over time, with the largest waste while nobody was in shaded"
 
 
 def has_matplotlib():
@@ -20,21 +25,38 @@ def has_matplotlib():
 
 
 def _hourly(grid, values):
-    """Hourly means for the timeline (a year of minutes is too many points to draw); NaN draws a gap."""
-    hours = hourly_means(values, grid, coverage=0)
-    return [start for start, _ in hours], [float("nan") if mean is None else mean for _, mean in hours]
+    """`(starts, means)` of each whole clock hour's known values (a year of minutes is too many points to draw);
+    NaN where an hour has none, which draws a gap. A grid coarser than an hour gives its own bins."""
+    values = np.asarray(values, dtype=float)
+    if grid.step > 3600 or 3600 % grid.step:
+        return grid.start + grid.step * np.arange(len(values)), values
+    per_hour = 3600 // grid.step
+    first = (-grid.start % 3600) // grid.step
+    hours = max(0, (len(values) - first) // per_hour)
+    block = values[first:first + hours * per_hour].reshape(hours, per_hour)
+    known = ~np.isnan(block)
+    counts = known.sum(axis=1)
+    means = np.full(hours, np.nan)
+    np.divide(np.where(known, block, 0.0).sum(axis=1), counts, out=means, where=counts > 0)
+    return grid.start + (first + per_hour * np.arange(hours)) * grid.step, means
 
 
 def draw(path, result, grid, power, anyone):
-    """Write the figure to `path` as a PNG."""
+    """Write the figure to `path` as a PNG (1350 x 1080 pixels: a laptop's screen)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(3, 1, figsize=(11, 12), constrained_layout=True)
-    _profile(axes[0], result)
-    _spread(axes[1], grid, power, anyone)
-    _timeline(axes[2], result, grid, power, anyone)
+    figure = plt.figure(figsize=(15, 12), layout="constrained")
+    cells = figure.add_gridspec(3, 2)
+    heat, trend = figure.add_subplot(cells[0, 0]), figure.add_subplot(cells[0, 1])
+    line = figure.add_subplot(cells[1, :])
+    profile, spread = figure.add_subplot(cells[2, 0]), figure.add_subplot(cells[2, 1])
+    plot_insight.hour_of_week_map(heat, result)
+    plot_insight.weekly_trend(trend, result)
+    _timeline(line, result, grid, power, anyone)
+    _profile(profile, result)
+    _spread(spread, grid, power, anyone)
     figure.savefig(path, dpi=90)
     plt.close(figure)
 
@@ -55,19 +77,23 @@ def _profile(profile, result):
     profile.set(xlabel=f"hour of day ({result['period']['time_zone']})", ylabel="W", xticks=range(0, 24, 2),
                 title="Hour of day: mean power and how often someone is home")
     occupancy.set(ylabel="% of the time someone is home", ylim=(0, 105))
-    handles = profile.get_legend_handles_labels()[0] + occupancy.get_legend_handles_labels()[0]
-    profile.legend(handles=handles, loc="lower left", fontsize="small", ncols=2)
+    power, home = profile.get_legend_handles_labels()[0], occupancy.get_legend_handles_labels()[0]
+    # filled column by column: power on the first row, occupancy on the second
+    handles = [handle for pair in zip(power, home) for handle in pair] + power[len(home):]
+    profile.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small", ncols=3,
+                   frameon=False)
 
 
 def _spread(spread, grid, power, anyone):
     """The distribution of power while the home is empty and while it is occupied."""
-    empty = [p for p, a in zip(power, anyone) if p is not None and a is not None and a < 0.5]
-    occupied = [p for p, a in zip(power, anyone) if p is not None and a is not None and a >= 0.5]
-    top = max(empty + occupied + [1.0])
-    bins = [top * i / 60 for i in range(61)]
-    if empty:
+    power, anyone = np.asarray(power, dtype=float), np.asarray(anyone, dtype=float)
+    known = ~np.isnan(power) & ~np.isnan(anyone)
+    empty, occupied = power[known & (anyone < 0.5)], power[known & (anyone >= 0.5)]
+    top = max(float(power[known].max()) if known.any() else 0.0, 1.0)
+    bins = np.linspace(0.0, top, 61)
+    if empty.size:
         spread.hist(empty, bins=bins, density=True, alpha=0.6, color="tab:green", label="nobody home")
-    if occupied:
+    if occupied.size:
         spread.hist(occupied, bins=bins, density=True, alpha=0.6, color="tab:orange", label="someone home")
     spread.set(xlabel=f"power (W, {grid.step} s means)", ylabel="share of the time (density)",
                title="Power when the home is empty vs occupied")
@@ -75,21 +101,29 @@ def _spread(spread, grid, power, anyone):
 
 
 def _timeline(line, result, grid, power, anyone):
-    """Hourly mean power over the period, with the share of each hour someone was home behind it."""
+    """Hourly mean power over the period, with the share of each hour someone was home behind it and the
+    largest waste periods shaded."""
     import matplotlib.dates
 
-    tz = ZoneInfo(result["period"]["time_zone"]) if result["period"]["time_zone"] != "localtime" else None
+    tz = plot_insight.zone(result)
     times, watts = _hourly(grid, power)
     _, share = _hourly(grid, anyone)
-    dates = [datetime.fromtimestamp(t, tz) for t in times]
+    dates = [datetime.fromtimestamp(int(t), tz) for t in times]
     line.plot(dates, watts, color="tab:red", linewidth=0.7, label="power (hourly mean)")
-    line.set(ylabel="W", title="Timeline")
+    line.set_ylim(bottom=0, top=max(np.nanmax(watts) * 1.3 if np.isfinite(watts).any() else 0.0, 1.0))
+    line.set(ylabel="W", title=TIMELINE)
+    if dates:
+        line.set_xlim(dates[0], datetime.fromtimestamp(grid.start + grid.count * grid.step, tz))
     locator = matplotlib.dates.AutoDateLocator(tz=tz)
     line.xaxis.set_major_locator(locator)
     line.xaxis.set_major_formatter(matplotlib.dates.ConciseDateFormatter(locator, tz=tz))
     home = line.twinx()
-    home.fill_between(dates, [100 * s if s == s else 0 for s in share], step="post", color="tab:blue",
+    home.fill_between(dates, np.where(np.isnan(share), 0.0, 100.0 * share), step="post", color="tab:blue",
                       alpha=0.15, label="someone home (% of the hour)")
+    plot_insight.waste_on_timeline(line, result, tz)
+    # the twin is drawn over its host: lift the power, the waste and its labels above the occupancy shading
+    line.set_zorder(home.get_zorder() + 1)
+    line.patch.set_visible(False)
     home.set(ylabel="% of the hour someone is home", ylim=(0, 105))
     line.legend(handles=line.get_legend_handles_labels()[0] + home.get_legend_handles_labels()[0],
-                loc="upper left", fontsize="small")
+                loc="upper left", bbox_to_anchor=(0, -0.1), ncols=4, fontsize="small", frameon=False)

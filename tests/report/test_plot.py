@@ -4,14 +4,16 @@ import math
 import struct
 import sys
 
+import numpy as np
 import pytest
 
-from presence.report.plot import draw, has_matplotlib
+from presence.report.plot import TIMELINE, _hourly, draw, has_matplotlib
+from presence.report.plot_insight import HEAT, TREND
+from presence.report.series import Grid, hourly_means
 from tests.report.test_output import POWER_GAP, small_report
 
 PROFILE = "Hour of day: mean power and how often someone is home"
 SPREAD = "Power when the home is empty vs occupied"
-TIMELINE = "Timeline"
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +35,15 @@ def drawn(plt, path, result, grid, power, anyone):
     return figure
 
 
+def as_arrays(report):
+    """`small_report` with power and presence as the report hands them to `draw`: float64, NaN for unknown."""
+    result, grid, power, anyone = report
+    return result, grid, np.asarray(power, dtype=float), np.asarray(anyone, dtype=float)
+
+
 @pytest.fixture(scope="module")
 def report():
-    return small_report()
+    return as_arrays(small_report())
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +79,31 @@ def test_matplotlib_is_found_only_when_it_can_be_imported(monkeypatch):
     assert not has_matplotlib()
 
 
-def test_the_figure_is_written_as_a_png_of_three_panels_stacked(figure):
+def test_the_figure_is_written_as_a_png_of_five_panels_for_a_laptops_screen(figure):
     figure, path = figure
     data = path.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
-    assert struct.unpack(">II", data[16:24]) == (990, 1080)
-    assert [axes.get_title() for axes in figure.axes[:3]] == [PROFILE, SPREAD, TIMELINE]
+    assert struct.unpack(">II", data[16:24]) == (1350, 1080)
+    titled = [axes for axes in figure.axes if axes.get_title()]
+    assert [axes.get_title() for axes in titled] == [HEAT, TREND, TIMELINE, PROFILE, SPREAD]
+    # two side by side, the timeline across the whole width, two side by side
+    boxes = [axes.get_position() for axes in titled]
+    assert boxes[0].y0 == pytest.approx(boxes[1].y0) and boxes[0].x1 < boxes[1].x0
+    assert boxes[2].x0 <= boxes[0].x0 and boxes[2].x1 >= boxes[1].x1 and boxes[3].y1 < boxes[2].y0 < boxes[0].y0
+
+
+def test_hourly_means_of_an_array_are_those_of_the_series_module():
+    start = 1_780_000_000  # not on a whole hour: the first bins are left out
+    rng = np.random.default_rng(7)
+    for step, count in ((600, 200), (60, 1000), (900, 5), (7200, 30), (420, 50)):
+        grid = Grid(start, step, count)
+        values = rng.uniform(0, 500, count)
+        values[rng.random(count) < 0.3] = np.nan
+        values[:12] = np.nan  # a whole unknown hour
+        expected = hourly_means([None if np.isnan(v) else float(v) for v in values], grid, coverage=0)
+        starts, means = _hourly(grid, values)
+        assert list(starts) == [hour for hour, _ in expected]
+        assert same(list(means), [mean for _, mean in expected])
 
 
 def test_the_profile_draws_each_hours_mean_power_and_occupancy_with_the_idle_load(figure, report):
@@ -104,7 +131,7 @@ def test_the_spread_is_a_density_of_power_apart_for_an_empty_and_an_occupied_hom
 
 def test_a_home_never_occupied_draws_only_the_empty_spread(plt, report, tmp_path):
     result, grid, power, anyone = report
-    figure = drawn(plt, tmp_path / "empty.png", result, grid, power, [0.0] * len(anyone))
+    figure = drawn(plt, tmp_path / "empty.png", result, grid, power, np.zeros(len(anyone)))
     try:
         assert panel(figure, SPREAD).get_legend_handles_labels()[1] == ["nobody home"]
     finally:
@@ -113,7 +140,7 @@ def test_a_home_never_occupied_draws_only_the_empty_spread(plt, report, tmp_path
 
 def test_the_timeline_draws_hourly_means_with_the_gap_left_open(figure, report):
     figure, grid = figure[0], report[1]
-    [line] = panel(figure, TIMELINE).get_lines()
+    [line] = [line for line in panel(figure, TIMELINE).get_lines() if line.get_label() == "power (hourly mean)"]
     watts = list(line.get_ydata())
     assert len(watts) == 48 and len(line.get_xdata()) == 48
     gap_hours = {index * grid.step // 3600 for index in range(*POWER_GAP)}
