@@ -1,4 +1,4 @@
-"""Ordinary least squares from grouped sufficient statistics, in pure Python (a few dozen columns)."""
+"""Ordinary least squares from sufficient statistics (a few dozen columns)."""
 
 import math
 
@@ -50,16 +50,7 @@ def _cholesky_row(matrix, kept, lower, index, tolerance):
 
 
 def _invert(matrix):
-    """Gauss-Jordan inverse with partial pivoting (the matrix is known to be positive definite)."""
-    size = len(matrix)
-    work = [list(row) + [1.0 if i == j else 0.0 for j in range(size)] for i, row in enumerate(matrix)]
-    for col in range(size):
-        pivot = max(range(col, size), key=lambda r: abs(work[r][col]))
-        work[col], work[pivot] = work[pivot], work[col]
-        scale = work[col][col]
-        work[col] = [value / scale for value in work[col]]
-        for row in range(size):
-            if row != col and work[row][col]:
-                factor = work[row][col]
-                work[row] = [a - factor * b for a, b in zip(work[row], work[col])]
-    return [row[size:] for row in work]
+    """The inverse of a positive definite matrix (numpy's LAPACK: the fit has a few dozen columns)."""
+    import numpy as np
+
+    return np.linalg.inv(np.array(matrix, dtype=np.float64)).tolist()
