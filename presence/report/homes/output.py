@@ -21,7 +21,10 @@ COLUMNS = (("home", ("home",)), ("prefix", ("prefix",)), ("status", ("status",))
            ("mean_empty_w", ("energy", "mean_empty_w")), ("mean_occupied_w", ("energy", "mean_occupied_w")),
            ("idle_w", ("idle", "idle_w")), ("idle_kwh", ("idle", "idle_kwh")),
            ("idle_share_pct", ("idle", "share_pct")),
-           ("empty_above_idle_kwh", ("idle", "empty_above_idle_kwh")))
+           ("empty_above_idle_kwh", ("idle", "empty_above_idle_kwh")),
+           ("nobody_home_low_w", ("nobody_home", "low_w")), ("nobody_home_high_w", ("nobody_home", "high_w")),
+           ("always_on_low_w", ("always_on", "low_w")), ("always_on_high_w", ("always_on", "high_w")),
+           ("waste_kwh", ("waste", "kwh")), ("waste_periods", ("waste", "count")))
 _FIGURE_NAMES = {"mean_empty_w": ("nobody-home mean power", "W", 0), "idle_w": ("always-on load", "W", 0),
                  "empty_share_pct": ("share used while empty", "%", 1),
                  "idle_share_pct": ("always-on share of the total", "%", 1)}

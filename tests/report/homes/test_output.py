@@ -19,6 +19,9 @@ def home_report(name, empty_w, idle_w):
                        "empty_share_pct": 12.0, "empty_h": 200.0, "occupied_h": 472.0, "mean_w": 372.0,
                        "mean_empty_w": empty_w, "mean_occupied_w": 466.1},
             "idle": {"idle_w": idle_w, "idle_kwh": 100.0, "share_pct": 40.0, "empty_above_idle_kwh": 2.0},
+            "nobody_home": {"mean_w": empty_w, "low_w": empty_w - 20, "high_w": empty_w + 25},
+            "always_on": {"w": idle_w, "low_w": idle_w - 5, "high_w": idle_w + 6},
+            "waste": {"kwh": 4.5, "count": 2},
             "people": [{"person": "ann"}, {"person": "bob"}], "caveats": []}
 
 
@@ -42,6 +45,9 @@ def test_csv_has_a_header_and_one_row_a_home_in_fixed_columns():
     assert rows[0]["status"] == "ok" and rows[0]["why"] == "" and rows[0]["people"] == "ann;bob"
     assert float(rows[0]["mean_empty_w"]) == 150.0 and float(rows[0]["idle_share_pct"]) == 40.0
     assert rows[0]["start"] == "2026-11-01T00:00:00+01:00" and rows[0]["step_s"] == "60"
+    assert (float(rows[0]["nobody_home_low_w"]), float(rows[0]["nobody_home_high_w"])) == (130.0, 175.0)
+    assert (float(rows[0]["always_on_low_w"]), float(rows[0]["always_on_high_w"])) == (135.0, 146.0)
+    assert (float(rows[0]["waste_kwh"]), rows[0]["waste_periods"]) == (4.5, "2")
     assert rows[1]["status"] == TOO_LITTLE and rows[1]["why"] == THIN["why"]
     assert all(rows[1][name] == "" for name in ("total_kwh", "idle_w", "people", "start"))
 
