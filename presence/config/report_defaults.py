@@ -69,6 +69,8 @@ BOOTSTRAP_REPLICATES = 1000
 BOOTSTRAP_SEED = 26
 BOOTSTRAP_CHUNK = 100
 MIN_INTERVAL_DAYS = 7
+# A week's figures: an interval from this many days of it (widened for so few: see bootstrap.widening).
+MIN_WEEK_DAYS = 5
 # A year, for the cost of a load a year long.
 HOURS_PER_YEAR = 8760
 # Waste (presence.report.waste): nobody home and more than WASTE_ABOVE_W over the always-on load (a fridge's

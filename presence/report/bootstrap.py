@@ -97,11 +97,11 @@ def percentile_replicates(values, value_days, counts, percentile, chunk=report_d
     return out
 
 
-def interval(estimate, replicates, days):
+def interval(estimate, replicates, days, least=report_defaults.MIN_INTERVAL_DAYS):
     """(low, high): the 95 % percentile interval of `replicates` around `estimate`, widened for `days`
-    (None, None when there are too few days or replicates to say)."""
+    (None, None when there are fewer than `least` days, or too few replicates, to say)."""
     finite = replicates[np.isfinite(replicates)]
-    if estimate is None or days < report_defaults.MIN_INTERVAL_DAYS or len(finite) < 0.9 * len(replicates):
+    if estimate is None or days < least or len(finite) < 0.9 * len(replicates):
         return None, None
     low, high = np.percentile(finite, [2.5, 97.5])
     wider = widening(days)

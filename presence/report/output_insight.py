@@ -6,7 +6,7 @@ from datetime import datetime
 from presence.report.waste import DAYS
 
 # The hours of the week listed: the highest nobody-home means, each over at least this many hours of data.
-TOP_HOURS, MIN_SLOT_H = 6, 1.0
+TOP_HOURS, MIN_SLOT_H = 6, 2.0
 
 
 def insight_lines(result, pricing, number):

@@ -30,10 +30,13 @@ def _week(days, chosen, monday, percentile):
     nobody_h = float(days.empty_h[chosen].sum())
     mean = float(days.empty_wh[chosen].sum() / nobody_h) if nobody_h > 0 else None
     empty_days = int((days.empty_h[chosen] > 0).sum())
-    low, high = interval(mean, ratio_replicates(days.empty_wh[chosen], days.empty_h[chosen], counts), empty_days)
+    least = report_defaults.MIN_WEEK_DAYS
+    low, high = interval(mean, ratio_replicates(days.empty_wh[chosen], days.empty_h[chosen], counts), empty_days,
+                         least)
     level = _level(days, chosen, percentile)
     hours_days = int((days.hour_count[chosen] > 0).sum())
-    a_low, a_high = interval(level, percentile_replicates(*_hours(days, chosen), counts, percentile), hours_days)
+    a_low, a_high = interval(level, percentile_replicates(*_hours(days, chosen), counts, percentile), hours_days,
+                             least)
     first = _EPOCH + timedelta(days=monday)
     year, week, _ = first.isocalendar()
     return {"start": first.isoformat(), "label": f"{year}-W{week:02d}", "days": with_data,

@@ -54,6 +54,6 @@ def test_a_week_table_and_its_verdict():
     lines = table()
     assert len([line for line in lines if line.startswith("2026-W0")]) == 4
     assert "  No change the intervals call real." in lines
-    short = table(days=5)
+    short = table(days=4)
     assert any("(too few days)" in line for line in short)
-    assert any(line.startswith("  Note: nobody was home on 5 day(s)") for line in short)
+    assert any(line.startswith("  Note: nobody was home on 4 day(s)") for line in short)
