@@ -8,7 +8,7 @@ from presence.config.checker import describe
 from presence.config.model import (GraphiteConfig, GraphiteTls, HomeAssistantConfig, MqttConfig, NetworkConfig, ReportConfig,
                                    WifiConfig, shown)
 # The tariff is read beside the week it prices (that module imports numpy only when it prices a report).
-from presence.report.money import read_tariff
+from presence.config.tariff import read_tariff
 
 TOP_KEYS = {"network", "wifi", "homeassistant", "graphite", "state_file", "state_save_interval", "people",
             "ignore_macs", "metrics", "report", "mqtt"}
