@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # and a Debian root of this machine's release that the real-systemd tests boot.
 HA_VENV ?= $(shell scripts/install-homeassistant --path)
 
-.PHONY: demo report-demo test demo-packages test-packages venv homeassistant systemd-root clean
+.PHONY: demo report-demo test demo-packages test-packages venv homeassistant systemd-root tsorb clean
 
 venv: $(STAMP)
 
@@ -34,7 +34,7 @@ TEST_WORKERS ?= 8
 
 # As root on Debian or Ubuntu, `make demo` and `make test` first install the packages they use
 # (scripts/packages.txt); elsewhere they say what is missing, and the tests that need it skip.
-test: test-packages venv homeassistant systemd-root
+test: test-packages venv homeassistant systemd-root tsorb
 	PRESENCE_HA_VENV=$(HA_VENV) $(VENV)/bin/python -m pytest -q -rs -n $(TEST_WORKERS) --dist loadgroup tests
 
 demo-packages:
@@ -49,6 +49,14 @@ homeassistant:
 
 systemd-root:
 	@if [ "$$(id -u)" -eq 0 ] && command -v debootstrap >/dev/null; then scripts/debian-root; fi
+
+# tsorb, the independent household simulator some report tests take their data from: its own venv and the
+# households those tests use, simulated once (about 5 minutes on 2 cores) and cached outside the repo.
+tsorb: venv
+	@scripts/install-tsorb
+	@$(VENV)/bin/python -m testbed.interval_study --generate --seeds $(TSORB_SEEDS)
+
+TSORB_SEEDS ?= 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache
