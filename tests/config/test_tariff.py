@@ -1,4 +1,4 @@
-"""report.tariff: time-of-use periods in minutes of the week, wrap-around, overlaps and gaps named""".
+"""report.tariff: time-of-use periods in minutes of the week, wrap-around, overlaps and gaps named."""
 
 import pytest
 
