@@ -69,6 +69,10 @@ BOOTSTRAP_REPLICATES = 1000
 BOOTSTRAP_SEED = 26
 BOOTSTRAP_CHUNK = 100
 MIN_INTERVAL_DAYS = 7
+# A day whose nobody-home energy above always-on + WASTE_ABOVE_W reaches this is a day of a large load (a
+# washing machine's or dryer's cycle, an oven's hour: 1 to 2 kWh): those days are counted, not resampled
+# (presence.report.bootstrap.mean_with_rare_loads).
+LARGE_LOAD_WH = 1000
 # A week's figures: an interval from this many days of it (widened for so few: see bootstrap.widening).
 MIN_WEEK_DAYS = 5
 # A year, for the cost of a load a year long.

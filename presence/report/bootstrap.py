@@ -36,6 +36,22 @@ def widening(days):
     return t975(days - 1) / _Z975 * math.sqrt(days / (days - 1))
 
 
+def tail_dof(energy, hours):
+    """Degrees of freedom of a ratio's variance from per-day arrays, fewer when a few days dominate it.
+
+    The variance of days with heavy tails (a month of showers and laundry) is itself uncertain: Satterthwaite's
+    2n / (kurtosis - 1) degrees of freedom, never more than n - 1 (normal days: about n)."""
+    energy, hours = np.asarray(energy, dtype=np.float64), np.asarray(hours, dtype=np.float64)
+    keep = hours > 0
+    n = int(keep.sum())
+    if n < 3:
+        return max(n - 1, 1)
+    residual = energy[keep] - energy[keep].sum() / hours[keep].sum() * hours[keep]
+    squares = (residual * residual).sum()
+    kurtosis = n * (residual ** 4).sum() / squares ** 2 if squares > 0 else 3.0
+    return max(1.0, min(n - 1.0, 2 * n / max(kurtosis - 1, 1e-9)))
+
+
 def effective_days(weights):
     """Kish's effective number of days of per-day weights (hours): 28 equal days are 28, one long day and
     27 short ones are nearer 1."""
@@ -97,12 +113,56 @@ def percentile_replicates(values, value_days, counts, percentile, chunk=report_d
     return out
 
 
-def interval(estimate, replicates, days, least=report_defaults.MIN_INTERVAL_DAYS):
-    """(low, high): the 95 % percentile interval of `replicates` around `estimate`, widened for `days`
-    (None, None when there are fewer than `least` days, or too few replicates, to say)."""
+def interval(estimate, replicates, days, least=report_defaults.MIN_INTERVAL_DAYS, dof=None):
+    """(low, high): the 95 % percentile interval of `replicates` around `estimate`, widened for `days` (or for
+    `dof` degrees of freedom when given: see tail_dof); None, None with fewer than `least` days, or too few
+    replicates, to say."""
     finite = replicates[np.isfinite(replicates)]
     if estimate is None or days < least or len(finite) < 0.9 * len(replicates):
         return None, None
     low, high = np.percentile(finite, [2.5, 97.5])
-    wider = widening(days)
+    wider = widening(days) if dof is None else t975(dof) / _Z975 * math.sqrt(days / (days - 1))
     return float(estimate - (estimate - low) * wider), float(estimate + (high - estimate) * wider)
+
+
+def _chi2(p, dof):
+    """The chi-square `p` quantile: exact for 2 degrees of freedom, Wilson-Hilferty (within 0.5 %) above."""
+    if dof == 2:
+        return -2 * math.log(1 - p)
+    z = NormalDist().inv_cdf(p)
+    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+
+
+def poisson_bounds(count):
+    """Garwood's exact 95 % interval of a Poisson mean from one `count`."""
+    low = 0.0 if count == 0 else _chi2(0.025, 2 * count) / 2
+    return low, -math.log(0.025) if count == 0 else _chi2(0.975, 2 * count + 2) / 2
+
+
+def mean_with_rare_loads(energy, hours, large, counts, days, least=report_defaults.MIN_INTERVAL_DAYS,
+                         smallest=report_defaults.LARGE_LOAD_WH):
+    """(low, high, large days) of sum(energy) / sum(hours), per-day arrays, when part of the energy comes from
+    large loads that run on few days (a washing machine or an oven while everyone is out).
+
+    Resampling a month's days cannot know how often such days happen: a month without one gets a narrow
+    interval below a long-run mean that has them. So days whose `large` energy (above always-on + the waste
+    threshold) reaches `smallest` Wh are counted apart: their count is Poisson (Garwood's bounds, and with
+    none seen, up to 3.7 days of `smallest` Wh each), the rest is resampled, and the two are added in
+    quadrature."""
+    energy, hours, large = (np.asarray(x, dtype=np.float64) for x in (energy, hours, large))
+    total = hours.sum()
+    if total <= 0:
+        return None, None, 0
+    rare = large >= smallest
+    base = energy - np.where(rare, large, 0.0)
+    mean, base_mean = energy.sum() / total, base.sum() / total
+    low, high = interval(base_mean, ratio_replicates(base, hours, counts), days, least)
+    if low is None:
+        return None, None, int(rare.sum())
+    seen = int(rare.sum())
+    size = large[rare].sum() / seen if seen else smallest
+    fewest, most = poisson_bounds(seen)
+    rate = large[rare].sum() / total
+    below = math.hypot(base_mean - low, max(rate - fewest * size / total, 0.0))
+    above = math.hypot(high - base_mean, max(most * size / total - rate, 0.0))
+    return float(mean - below), float(mean + above), seen

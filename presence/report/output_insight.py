@@ -26,11 +26,10 @@ def insight_lines(result, pricing, number):
     if result.get("price"):
         per = f"{money(result['price']['mean_per_kwh'], pricing)}/kWh on average" if pricing else ""
         lines += ["", f"Money ({result['price']['source']}, {per})",
-                  f"  {'':<24}{'this period':>14}{'a year at this power':>34}",
-                  f"  {'with nobody home':<24}{money(nobody['cost'], pricing):>14}"
-                  f"{_cost_range(nobody, pricing):>34}",
-                  f"  {'always on':<24}{money(always['cost'], pricing):>14}{_cost_range(always, pricing):>34}",
-                  f"  {'everything':<24}{money(total['cost'], pricing):>14}{money(total['cost_per_year'], pricing):>34}"]
+                  f"  {'':<20}{'this period':>14}   a year at this power (95 %)",
+                  f"  {'with nobody home':<20}{money(nobody['cost'], pricing):>14}   {_cost_range(nobody, pricing)}",
+                  f"  {'always on':<20}{money(always['cost'], pricing):>14}   {_cost_range(always, pricing)}",
+                  f"  {'everything':<20}{money(total['cost'], pricing):>14}   {money(total['cost_per_year'], pricing)}"]
         if nobody.get("cost_per_year_like_this_period") is not None:
             lines.append(f"  With nobody home as often as in this period, that time costs "
                          f"{money(nobody['cost_per_year_like_this_period'], pricing)} a year.")

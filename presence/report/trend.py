@@ -7,7 +7,7 @@ from statistics import NormalDist
 import numpy as np
 
 from presence.config import report_defaults
-from presence.report.bootstrap import interval, percentile_replicates, ratio_replicates, resample
+from presence.report.bootstrap import interval, mean_with_rare_loads, percentile_replicates, ratio_replicates, resample
 
 _EPOCH = date(1970, 1, 1)
 
@@ -31,8 +31,8 @@ def _week(days, chosen, monday, percentile):
     mean = float(days.empty_wh[chosen].sum() / nobody_h) if nobody_h > 0 else None
     empty_days = int((days.empty_h[chosen] > 0).sum())
     least = report_defaults.MIN_WEEK_DAYS
-    low, high = interval(mean, ratio_replicates(days.empty_wh[chosen], days.empty_h[chosen], counts), empty_days,
-                         least)
+    low, high, _ = (mean_with_rare_loads(days.empty_wh[chosen], days.empty_h[chosen], days.large_wh[chosen], counts,
+                                         empty_days, least) if mean is not None else (None, None, 0))
     level = _level(days, chosen, percentile)
     hours_days = int((days.hour_count[chosen] > 0).sum())
     a_low, a_high = interval(level, percentile_replicates(*_hours(days, chosen), counts, percentile), hours_days,

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from presence.report.bootstrap import (effective_days, interval, percentile_replicates, ratio_replicates,
-                                       resample, t975, widening)
+from presence.report.bootstrap import (effective_days, interval, mean_with_rare_loads, percentile_replicates,
+                                       poisson_bounds, ratio_replicates, resample, t975, tail_dof, widening)
 
 
 def test_each_replicate_draws_as_many_days_of_each_kind_as_the_period_has():
@@ -59,3 +59,37 @@ def test_no_interval_from_too_few_days_or_replicates():
     assert interval(100.0, replicates, 6) == (None, None)
     assert interval(None, replicates, 28) == (None, None)
     assert interval(100.0, np.full(1000, np.nan), 28) == (None, None)
+
+
+def test_garwood_bounds_of_a_poisson_count():
+    assert poisson_bounds(0) == (0.0, pytest.approx(3.689, abs=0.001))
+    low, high = poisson_bounds(1)
+    assert low == pytest.approx(0.0253, abs=0.002) and high == pytest.approx(5.572, abs=0.03)
+    low, high = poisson_bounds(10)
+    assert low == pytest.approx(4.795, abs=0.03) and high == pytest.approx(18.39, abs=0.05)
+
+
+def test_a_month_without_a_large_load_does_not_rule_them_out():
+    hours = np.full(28, 8.0)
+    energy = hours * 150.0
+    counts = resample(np.zeros(28), 500)
+    plain = interval(150.0, ratio_replicates(energy, hours, counts), 28)
+    low, high, seen = mean_with_rare_loads(energy, hours, np.zeros(28), counts, 28)
+    assert seen == 0 and low == pytest.approx(plain[0]) and high > 150 + 3.6 * 1000 / hours.sum()
+    large = np.zeros(28)
+    large[[3, 17]] = 1500.0
+    energy2 = energy + large
+    low, high, seen = mean_with_rare_loads(energy2, hours, large, counts, 28)
+    mean = energy2.sum() / hours.sum()
+    assert seen == 2 and low < mean < high
+    assert high - mean > (mean - low)  # a count of two could as well have been seven
+    assert mean_with_rare_loads(energy, np.zeros(28), large, counts, 28) == (None, None, 0)
+
+
+def test_heavy_tailed_days_have_fewer_degrees_of_freedom():
+    rng = np.random.default_rng(1)
+    hours = np.full(28, 10.0)
+    normal = hours * 100 + rng.normal(0, 50, 28)
+    assert tail_dof(normal, hours) > 15
+    spiky = hours * 100 + np.where(np.arange(28) == 5, 5000.0, 0.0)
+    assert tail_dof(spiky, hours) < 3
