@@ -92,3 +92,7 @@ CHANGE_SIDE_DAYS = 10
 CHANGE_REPLICATES = 200
 CHANGE_MIN_W = 10
 CHANGE_MIN_SHARE = 0.1
+# glibc's mallopt() parameter and the size from which report's buffers are mapped, and unmapped when freed
+# (presence.report.command.return_large_buffers).
+M_MMAP_THRESHOLD = -3
+LARGE_BUFFER_BYTES = 1 << 20

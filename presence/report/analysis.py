@@ -38,7 +38,7 @@ def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDL
     power, anyone = floats(power), floats(anyone)
     clock = local_clock(grid, tz)
     known_a = np.isfinite(anyone)
-    who = [np.where(known_a, np.nan_to_num(floats(people[k]), nan=0.0), 0.0) for k in keys_]
+    who = [_present(floats(people[k]), anyone, known_a) for k in keys_]
     sums = Sums(grid, power, anyone, who, clock)
     idle_w, idle_hours = idle_load(power, grid, idle_percentile, idle_coverage)
     fit = _fit(power, anyone, who, clock.hour, keys_)
@@ -60,6 +60,15 @@ def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDL
         result.update(insight(grid, power, anyone, clock, tz, result, pricing,
                               idle_percentile=idle_percentile, idle_coverage=idle_coverage))
     return result
+
+
+def _present(values, anyone, known_a):
+    """A person's shares with unknown as 0, and 0 wherever `anyone` is unknown (in place when it may be: the
+    report's arrays are its own)."""
+    mine = values.flags.writeable and values.flags.owndata and not np.shares_memory(values, anyone)
+    out = values if mine else values.copy()
+    out[~known_a] = 0.0
+    return np.nan_to_num(out, copy=False)
 
 
 class Sums:
@@ -101,10 +110,10 @@ class Sums:
 
     def by_count(self, who):
         """Mean power by how many people were home (each bin's sum of shares, rounded)."""
-        if not who:
-            count = np.zeros(len(self.power), dtype=np.int64)
-        else:
-            count = np.rint(np.sum(who, axis=0)).astype(np.int64)
+        total = np.zeros(len(self.power))
+        for x in who:
+            total += x
+        count = np.rint(total).astype(np.int64)
         rows = []
         for n in np.unique(count[self.known_a]):
             chosen = self.both & (count == n)
@@ -133,35 +142,45 @@ def _fit(power, anyone, who, hours, people):
     at 19:00), so a person's coefficient is what changes when that person is home as well.
     """
     names = [("empty", h) for h in range(24)] + [("occupied", h) for h in range(24)] + [("person", k) for k in people]
-    rows = np.isfinite(power) & np.isfinite(anyone)
-    p, a, hour = power[rows], anyone[rows], hours[rows].astype(np.int64)
-    xs = [x[rows] for x in who]
-    columns = [(1 - a, 0), (a, 24)]
     size = len(names)
-    xtx, xty = np.zeros((size, size)), np.zeros(size)
-    for first, (u, at) in enumerate(columns):
-        xty[at:at + 24] = np.bincount(hour, weights=u * p, minlength=24)
-        for v, other in columns[first:]:
-            block = np.bincount(hour, weights=u * v, minlength=24)
-            xtx[at + np.arange(24), other + np.arange(24)] = block
-            xtx[other + np.arange(24), at + np.arange(24)] = block
+    xtx, xty, bins = np.zeros((size, size)), np.zeros(size), 0
+    # In slices, so that a year of minutes for six people needs a few MB, not a design matrix of 200.
+    for p, a, hour, xs in _rows(power, anyone, who, hours):
+        bins += len(p)
+        columns = [(1 - a, 0), (a, 24)]
+        for first, (u, at) in enumerate(columns):
+            xty[at:at + 24] += np.bincount(hour, weights=u * p, minlength=24)
+            for v, other in columns[first:]:
+                block = np.bincount(hour, weights=u * v, minlength=24)
+                xtx[at + np.arange(24), other + np.arange(24)] += block
+                if other != at:
+                    xtx[other + np.arange(24), at + np.arange(24)] += block
+            for i, x in enumerate(xs):
+                cross = np.bincount(hour, weights=u * x, minlength=24)
+                xtx[at:at + 24, 48 + i] += cross
+                xtx[48 + i, at:at + 24] += cross
         for i, x in enumerate(xs):
-            cross = np.bincount(hour, weights=u * x, minlength=24)
-            xtx[at:at + 24, 48 + i] = xtx[48 + i, at:at + 24] = cross
-    for i, x in enumerate(xs):
-        xty[48 + i] = float(x @ p)
-        for j in range(i, len(xs)):
-            xtx[48 + i, 48 + j] = xtx[48 + j, 48 + i] = float(x @ xs[j])
+            xty[48 + i] += float(x @ p)
+            for j in range(i, len(xs)):
+                xtx[48 + i, 48 + j] += float(x @ xs[j])
+                if j != i:
+                    xtx[48 + j, 48 + i] += float(x @ xs[j])
     coefficients, inverse, kept = solve_normal(xtx.tolist(), xty.tolist(), names)
     beta = np.array([coefficients.get(name, 0.0) for name in names])
-    fitted = beta[:24][hour] * (1 - a) + beta[24:48][hour] * a
-    for i, x in enumerate(xs):
-        fitted += beta[48 + i] * x
-    residual = np.full(len(power), np.nan)
-    residual[rows] = p - fitted
-    sse = float(np.nansum(residual * residual))
-    lagged = float(np.nansum(residual[1:] * residual[:-1]))
-    bins = int(rows.sum())
+    sse, lagged, previous = 0.0, 0.0, math.nan
+    for start in range(0, len(power), _SLICE):
+        cut = slice(start, start + _SLICE)
+        a = anyone[cut]
+        hour = hours[cut].astype(np.int64)
+        fitted = beta[:24][hour] * (1 - a) + beta[24:48][hour] * a
+        for i, x in enumerate(who):
+            fitted += beta[48 + i] * x[cut]
+        residual = power[cut] - fitted  # NaN where power or anyone is unknown
+        sse += float(np.nansum(residual * residual))
+        lagged += float(np.nansum(residual[1:] * residual[:-1])) + (float(previous * residual[0])
+                                                                    if len(residual) and previous == previous
+                                                                    and residual[0] == residual[0] else 0.0)
+        previous = residual[-1] if len(residual) else math.nan
     dof = bins - len(kept)
     variance = sse / dof if dof > 0 else float("nan")
     rho = lagged / sse if sse > 0 else 0.0
@@ -170,6 +189,18 @@ def _fit(power, anyone, who, hours, people):
     inflation = (1 + rho) / (1 - rho) if 0 < rho < 1 else 1.0
     return {"coefficients": coefficients, "inverse": inverse, "variance": variance * inflation,
             "rho": rho, "residual_w": math.sqrt(variance) if variance == variance else None, "bins": bins}
+
+
+_SLICE = 1 << 16
+
+
+def _rows(power, anyone, who, hours):
+    """(power, anyone, hour, people) of the bins with power and presence known, a slice at a time."""
+    for start in range(0, len(power), _SLICE):
+        cut = slice(start, start + _SLICE)
+        rows = np.isfinite(power[cut]) & np.isfinite(anyone[cut])
+        yield (power[cut][rows], anyone[cut][rows], hours[cut][rows].astype(np.int64),
+               [x[cut][rows] for x in who])
 
 
 def _person_effect(fit, keys):

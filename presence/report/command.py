@@ -162,6 +162,22 @@ def report_request(config, args, now):
     return render_url, (start, end, report_defaults.REPORT_MIN_STEP, tz)
 
 
+def return_large_buffers():
+    """Have glibc's malloc give every buffer of a megabyte or more back to the system when it is freed.
+
+    Left to itself, it raises that threshold after the first large free, so the render answers read in
+    parallel threads stay in its per-thread arenas: 85 MB of a year's report held for nothing. Elsewhere
+    than glibc, nothing changes."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(report_defaults.M_MMAP_THRESHOLD, report_defaults.LARGE_BUFFER_BYTES)
+    except (OSError, AttributeError):
+        pass
+
+
 def run_report(config, args, now, out):
     """The `report` command for one home: fetch, analyse, print (and draw with --png); returns the exit
     status (`--homes` is presence.report.homes.command.run_homes)."""
@@ -169,6 +185,7 @@ def run_report(config, args, now, out):
         render_url, (start, end, step, tz) = report_request(config, args, now)
         targets, is_counter = report_targets(config, args.power, args.energy_counter)
         pricing = report_pricing(config, args)
+        return_large_buffers()
         began = time.monotonic()
         series = fetch_all(render_url, targets, start, end, step, config.report.timeout)
         fetched = time.monotonic()

@@ -40,6 +40,8 @@ def on_grid(series, grid):
     """Mean of the series' known values in each bin; NaN where it has none."""
     values = floats(series.values)
     offset, remainder = divmod(series.start - grid.start, grid.step)
+    if series.step == grid.step and remainder == 0 and offset == 0 and len(values) == grid.count:
+        return values  # already on the grid: no copy (a year of minutes is 4 MB a series)
     if series.step == grid.step and remainder == 0:
         out = np.full(grid.count, np.nan)
         first, last = max(0, offset), min(grid.count, offset + len(values))

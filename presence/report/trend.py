@@ -2,6 +2,7 @@
 the intervals say are real (an old fridge dying, a new device left on)."""
 
 from datetime import date, timedelta
+from functools import lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -24,8 +25,14 @@ def trend(days, percentile):
     return weeks, _changes(days, monday, percentile)
 
 
+@lru_cache(maxsize=64)
+def _draws(days, replicates):
+    """Days drawn among `days` of one kind (seeded, so the same for every week of that length)."""
+    return resample(np.zeros(days), replicates)
+
+
 def _week(days, chosen, monday, percentile):
-    counts = resample(np.zeros(len(chosen)), report_defaults.BOOTSTRAP_REPLICATES)
+    counts = _draws(len(chosen), report_defaults.BOOTSTRAP_REPLICATES)
     with_data = int((days.power_h[chosen] > 0).sum())
     nobody_h = float(days.empty_h[chosen].sum())
     mean = float(days.empty_wh[chosen].sum() / nobody_h) if nobody_h > 0 else None
@@ -96,7 +103,7 @@ def _difference(days, before, after, figure, percentile):
     replicates = report_defaults.CHANGE_REPLICATES
     sides = []
     for chosen in (before, after):
-        counts = resample(np.zeros(len(chosen)), replicates)
+        counts = _draws(len(chosen), replicates)
         if figure == "always_on":
             value = _level(days, chosen, percentile)
             spread = percentile_replicates(*_hours(days, chosen), counts, percentile)

@@ -10,7 +10,8 @@ from dataclasses import replace
 from presence import exits
 from presence.config import report_defaults
 from presence.config.model import Person
-from presence.report.command import ReportError, build_report, electricity_metric, report_request
+from presence.report.command import (ReportError, build_report, electricity_metric, report_request,
+                                     return_large_buffers)
 from presence.report.fetch import FetchError, Series
 from presence.report.homes.fetch import expand, read_batch
 from presence.report.homes.output import as_csv, as_study_table
@@ -154,6 +155,7 @@ def run_homes(config, args, now, out):
         render_url, period = report_request(config, args, now)
         metric, is_counter, flag = electricity_metric(config, args.power, args.energy_counter)
         check_template(metric, flag)
+        return_large_buffers()
         study = study_report(config, args.homes, metric, is_counter, render_url, period)
     except PatternError as error:
         log.error("report: %s", error)
