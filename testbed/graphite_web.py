@@ -27,9 +27,11 @@ def graphite_web_unavailable_reason():
 
 
 class GraphiteWeb:
-    """`graphite-manage runserver` with its own settings module, database and logs in `folder`."""
+    """`graphite-manage runserver` with its own settings module, database and logs in `folder`; with `workers`,
+    Debian's gunicorn with that many worker processes instead, as graphite-web is deployed (benchmarks)."""
 
-    def __init__(self, folder, whisper_dir, carbonlink_port):
+    def __init__(self, folder, whisper_dir, carbonlink_port, workers=None):
+        self.workers = workers
         self.folder = str(folder)
         os.makedirs(os.path.join(self.folder, "log"), exist_ok=True)
         self.port = free_port()
@@ -46,8 +48,11 @@ class GraphiteWeb:
     def start(self, timeout=60):
         subprocess.run(["graphite-manage", "migrate", "--run-syncdb", "--verbosity", "0"], env=self.env,
                        check=True, capture_output=True, timeout=timeout)
-        self.proc = subprocess.Popen(["graphite-manage", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
-                                     env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv = ["graphite-manage", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+        if self.workers:
+            argv = ["gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+                    "--timeout", "300", "graphite.wsgi:application"]
+        self.proc = subprocess.Popen(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
