@@ -124,11 +124,14 @@ def main():
     found = cases(homes)
     print(f"{args.seeds * 5} tsorb households (1-5 residents x seeds 0-{args.seeds - 1}), {args.days} days from "
           f"{FIRST_DAY}, months of {MONTH_DAYS} days")
-    print("| figure | months with an interval | held the long-run value | coverage | months said too uncertain |")
-    print("|---|---|---|---|---|")
+    print("| figure | months with an interval | held the long-run value | coverage | months said too uncertain "
+          "| median half-width |")
+    print("|---|---|---|---|---|---|")
     for _, figure in zip(FIGURES, [f"{b}.{k}" for b, k in FIGURES]):
         held, total, none = coverage(found, figure)
-        print(f"| {figure} | {total} | {held} | {100 * held / total:.1f} % | {none} |" if total else f"| {figure} | 0 |")
+        widths = [(c.high - c.low) / 2 / c.value for c in found if c.figure == figure and c.low is not None]
+        print(f"| {figure} | {total} | {held} | {100 * held / total:.1f} % | {none} | "
+              f"{100 * float(np.median(widths)):.1f} % |" if total else f"| {figure} | 0 |")
     for residents in range(1, 6):
         held, total, none = coverage([c for c in found if c.residents == residents], "nobody_home.mean_w")
         if total:

@@ -99,7 +99,7 @@ def test_a_heater_left_on_while_nobody_is_home_is_found_with_its_start_length_an
             [period] = found
             assert period["duration_min"] == 180
             assert period["kwh"] == pytest.approx(expected, rel=1e-9) and 5.9 < period["kwh"] < 6.6
-    assert tried >= 20
+    assert tried >= 25  # measured: 29 of the 30 months (one 5-resident month is never empty that long)
 
 
 def _iso(stamp):
