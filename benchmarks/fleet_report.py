@@ -156,7 +156,7 @@ def ours(config, start, end, pids):
     from benchmarks.report_benchmark import timed
 
     before, load = cpu_seconds(pids), os.getloadavg()[0]
-    wall, rss, out, err = timed([sys.executable, "presence_to_graphite.py", "--config", config, "--log-level",
+    wall, rss, out, err, _ = timed([sys.executable, "presence_to_graphite.py", "--config", config, "--log-level",
                                  "DEBUG", "report", "--homes", PATTERN, "--from", str(start), "--until", str(end),
                                  "--json"])
     match = re.search(r"(\d+) homes in (\d+) batch\(es\), (\d+) requests; [\d.]+ s in all, ([\d.]+) s analysing", err)
@@ -170,7 +170,7 @@ def theirs(url, start, end, pids):
     from benchmarks.report_benchmark import timed
 
     before, load = cpu_seconds(pids), os.getloadavg()[0]
-    wall, rss, out, err = timed([PANDAS_PYTHON, "benchmarks/fleet_report.py", "--pandas-baseline", "--render-url",
+    wall, rss, out, err, _ = timed([PANDAS_PYTHON, "benchmarks/fleet_report.py", "--pandas-baseline", "--render-url",
                                  url, "--from", str(start), "--until", str(end)])
     return {"wall": wall, "rss": rss, "servers_cpu": _spent(pids, before), "load": (load, os.getloadavg()[0]),
             "result": json.loads(out), "requests": json.loads(out)["requests"]}

@@ -32,7 +32,8 @@ def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDL
 
     `people` is `{key: values}`; a person's unknown value while `anyone` is known counts as not home (the
     person was not configured then). Presence values are the share of the bin spent home. `with_insight` adds
-    presence.report.insight's figures (priced with `pricing`, presence.report.money.Pricing, when given).
+    presence.report.insight's figures (priced with `pricing`, presence.report.money.Pricing, when given; "study":
+    without the hours of the week and the weeks, for each home of --homes).
     """
     keys_ = list(people)
     power, anyone = floats(power), floats(anyone)
@@ -57,8 +58,8 @@ def analyse(grid, power, anyone, people, tz, idle_percentile=report_defaults.IDL
         "fit": {"residual_w": fit["residual_w"], "lag1_autocorrelation": fit["rho"], "bins": fit["bins"]},
     }
     if with_insight:
-        result.update(insight(grid, power, anyone, clock, tz, result, pricing,
-                              idle_percentile=idle_percentile, idle_coverage=idle_coverage))
+        result.update(insight(grid, power, anyone, clock, tz, result, pricing, idle_percentile=idle_percentile,
+                              idle_coverage=idle_coverage, study=with_insight == "study"))
     return result
 
 

@@ -49,7 +49,7 @@ class Days:
         return int((self.empty_h > 0).sum())
 
 
-def insight(grid, power, anyone, clock, tz, result, pricing, idle_percentile, idle_coverage):
+def insight(grid, power, anyone, clock, tz, result, pricing, idle_percentile, idle_coverage, study=False):
     """The keys nobody_home, always_on, total, price, waste, hour_of_week, weeks and changes of a report."""
     days = Days(grid, power, anyone, clock, idle_coverage)
     days.count_large(power, result["idle"]["idle_w"])
@@ -60,8 +60,9 @@ def insight(grid, power, anyone, clock, tz, result, pricing, idle_percentile, id
     blocks = {"nobody_home": nobody, "always_on": always, "total": _total(result, power, prices),
               "price": _describe(pricing)}
     blocks["waste"] = waste(grid, power, anyone, always["w"], prices, tz)
-    blocks["hour_of_week"] = hour_of_week(power, anyone, clock, grid.step)
-    blocks["weeks"], blocks["changes"] = trend(days, idle_percentile)
+    if not study:  # a study's report keeps a home's headline figures, not its week by week (memory, time)
+        blocks["hour_of_week"] = hour_of_week(power, anyone, clock, grid.step)
+        blocks["weeks"], blocks["changes"] = trend(days, idle_percentile)
     return blocks
 
 

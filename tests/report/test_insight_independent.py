@@ -17,7 +17,7 @@ pytestmark = pytest.mark.lab
 # Ten households (1-5 residents x 2 seeds) of a year each: `make test` simulates them once (testbed.interval_study
 # --generate) and caches them outside the repo.
 SEEDS, DAYS = 2, 364
-# The four-week months from June to September (the study's year starts on 2024-01-01).
+# The four-week months from late May to early September (the study's year starts on 2024-01-01).
 SUMMER = (5, 6, 7, 8)
 
 

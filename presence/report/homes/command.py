@@ -72,7 +72,8 @@ def home_entry(config, home, found, period, template, is_counter):
         series[f"person:{key}"] = (found.get(f"person:{key}") or [Series(key, start, step, [])])[0]
     people = tuple(Person(name=key, key=key) for key in home.people)
     try:
-        result, _ = build_report(replace(config, people=people), series, start, end, tz, is_counter)
+        result, _ = build_report(replace(config, people=people), series, start, end, tz, is_counter,
+                                 insight="study")
     except ReportError as error:
         return {**entry, "status": TOO_LITTLE, "why": str(error)}
     why = shortfalls(result)

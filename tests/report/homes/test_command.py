@@ -55,7 +55,8 @@ def test_a_home_with_data_has_exactly_the_figures_report_gives_it():
     entry = home_entry(config(), HOME, found(ann, watts), PERIOD, POWER, False)
     series = {"electricity": found(ann, watts)["electricity"][0], "anyone_home": found(ann, watts)["anyone_home"][0],
               "person:ann": found(ann, watts)["person:ann"][0]}
-    expected, _ = build_report(replace(config(), people=(Person("ann", "ann"),)), series, START, END, UTC, False)
+    expected, _ = build_report(replace(config(), people=(Person("ann", "ann"),)), series, START, END, UTC, False,
+                               insight="study")
     assert entry == {"home": "h1", "prefix": "study.h1.presence", "status": OK, **expected}
     assert entry["energy"]["mean_empty_w"] == pytest.approx(100) and entry["idle"]["idle_w"] == pytest.approx(100)
     assert entry["targets"]["electricity"] == "study.h1.electricity.power"
