@@ -83,9 +83,8 @@ def _nobody_home(result, days, counts, power, anyone, prices):
         block["note"] = (f"nobody was home on {days.empty_days()} day(s), {energy['empty_h']:.0f} h in all, worth "
                          f"about {n_eff:.1f} whole days: too few to say how far {mean:.0f} W may be off "
                          f"(an interval needs {report_defaults.MIN_INTERVAL_DAYS}); take it as a rough figure")
-    both = np.isfinite(power) & np.isfinite(anyone)
     if prices is not None and mean is not None:
-        nobody = np.where(both, 1 - np.where(both, anyone, 0.0), 0.0)
+        nobody = days.nobody
         block["cost"] = float(np.nansum(power * nobody * prices)) * days.hour_s / 1000
         per_kwh = float((nobody * prices).sum() / nobody.sum())
         block.update(_per_year(mean, low, high, per_kwh))

@@ -11,6 +11,7 @@ from datetime import datetime
 import numpy as np
 
 from presence.report import plot_insight
+from presence.report.series import clock_hours
 
 TIMELINE = "Power over time, with the largest waste while nobody was in shaded"
 
@@ -27,18 +28,7 @@ def has_matplotlib():
 def _hourly(grid, values):
     """`(starts, means)` of each whole clock hour's known values (a year of minutes is too many points to draw);
     NaN where an hour has none, which draws a gap. A grid coarser than an hour gives its own bins."""
-    values = np.asarray(values, dtype=float)
-    if grid.step > 3600 or 3600 % grid.step:
-        return grid.start + grid.step * np.arange(len(values)), values
-    per_hour = 3600 // grid.step
-    first = (-grid.start % 3600) // grid.step
-    hours = max(0, (len(values) - first) // per_hour)
-    block = values[first:first + hours * per_hour].reshape(hours, per_hour)
-    known = ~np.isnan(block)
-    counts = known.sum(axis=1)
-    means = np.full(hours, np.nan)
-    np.divide(np.where(known, block, 0.0).sum(axis=1), counts, out=means, where=counts > 0)
-    return grid.start + (first + per_hour * np.arange(hours)) * grid.step, means
+    return clock_hours(values, grid, coverage=0)
 
 
 def draw(path, result, grid, power, anyone):
