@@ -4,20 +4,7 @@ import pytest
 
 from presence.config.load import load_config, parse_config
 from presence.config.model import ConfigError, TariffPeriod
-from tests.conftest import make_config
-
-WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
-DAY_AND_NIGHT = [{"from": "07:00", "until": "22:00", "price": 0.38}, {"from": "22:00", "until": "07:00", "price": 0.21}]
-
-
-def report(**section):
-    return parse_config(make_config(report=section)).report
-
-
-def problems(**section):
-    with pytest.raises(ConfigError) as caught:
-        parse_config(make_config(report=section))
-    return caught.value.problems
+from tests.config import WEEKDAYS, DAY_AND_NIGHT, report, problems
 
 
 def test_a_tariff_reads_as_periods_in_minutes_of_the_day_with_days_from_monday():
